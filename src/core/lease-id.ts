@@ -1,0 +1,47 @@
+/**
+ * Lease ids are opaque to clients (DESIGN §3.4) but carry the limit names they cover, so the
+ * Worker routes a renew or release straight to the right limit objects with no lookup.
+ * Shape: `<uuid>.<base64url of the JSON array of names>`. Pure.
+ */
+
+import { MAX_NAME_LENGTH, MAX_NAMES } from "../protocol/constants";
+
+function toBase64Url(text: string): string {
+  const bytes = new TextEncoder().encode(text);
+  let binary = "";
+  for (const byte of bytes) {
+    binary += String.fromCharCode(byte);
+  }
+  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+}
+
+function fromBase64Url(encoded: string): string {
+  const binary = atob(encoded.replaceAll("-", "+").replaceAll("_", "/"));
+  const bytes = Uint8Array.from(binary, (char) => char.charCodeAt(0));
+  return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+}
+
+export function encodeLeaseId(nonce: string, names: readonly string[]): string {
+  return `${nonce}.${toBase64Url(JSON.stringify(names))}`;
+}
+
+/** The names a lease id covers, or null when the id is not one this service issued. */
+export function decodeLeaseId(leaseId: string): string[] | null {
+  const dot = leaseId.indexOf(".");
+  if (dot < 1 || dot > 64) {
+    return null;
+  }
+  try {
+    const names: unknown = JSON.parse(fromBase64Url(leaseId.slice(dot + 1)));
+    if (
+      Array.isArray(names) &&
+      names.length <= MAX_NAMES &&
+      names.every((name) => typeof name === "string" && name.length > 0 && name.length <= MAX_NAME_LENGTH)
+    ) {
+      return names as string[];
+    }
+  } catch {
+    // Not base64url, not UTF-8 or not JSON: not ours.
+  }
+  return null;
+}

@@ -1,0 +1,51 @@
+/**
+ * Read-only views of a limit's state in wire shape (`protocol/types`). Pure: `now` is an argument.
+ */
+
+import type { LeaseInfo, LimitRecord, MinimalLimit } from "../protocol/types";
+import { deniedSlotsAt, heldSlots } from "./limit";
+import type { LimitConfig, LimitState } from "./state";
+
+/** Rounds a count that may carry float noise up to whole slots (1e-9 of a slot is no slot). */
+function wholeSlotsUp(value: number): number {
+  return Math.max(0, Math.ceil(value - 1e-9));
+}
+
+/** The limit as reads return it, or null when no limit of this name exists. */
+export function limitRecord(state: LimitState, now: number): LimitRecord | null {
+  const { config } = state;
+  if (!config) {
+    return null;
+  }
+  return {
+    id: config.id,
+    name: config.name,
+    limit: config.limit,
+    active: config.active,
+    active_slots: wholeSlotsUp(heldSlots(state, now)),
+    denied_slots: wholeSlotsUp(deniedSlotsAt(state, now)),
+    slot_decay_per_second: config.slotDecayPerSecond,
+    avg_slot_occupancy_seconds: state.avgSlotOccupancySeconds,
+    created: new Date(config.createdAt).toISOString(),
+    updated: new Date(config.updatedAt).toISOString(),
+  };
+}
+
+export function minimalLimit(config: LimitConfig): MinimalLimit {
+  return { id: config.id, name: config.name, limit: config.limit };
+}
+
+/** Live, committed leases, oldest first. */
+export function leaseInfos(state: LimitState, now: number): LeaseInfo[] {
+  heldSlots(state, now);
+  return [...state.leases.values()]
+    .filter((lease) => !lease.pending)
+    .sort((a, b) => a.acquiredAt - b.acquiredAt)
+    .map((lease) => ({
+      lease_id: lease.id,
+      slots: lease.slots,
+      holder: lease.holder,
+      acquired_at: new Date(lease.acquiredAt).toISOString(),
+      expires_at: new Date(lease.expiresAt).toISOString(),
+    }));
+}

@@ -1,0 +1,25 @@
+/**
+ * Numeric bounds and defaults of the wire contract, shared by the Worker's validation, the core,
+ * the client's up-front option checks and the CLI. Runtime-neutral: imports nothing.
+ */
+
+/** Default lease duration when a request gives none. */
+export const DEFAULT_LEASE_SECONDS = 60;
+/** Shortest lease: edge code wants slots back soon after a crash (Prefect's minimum is 60). */
+export const MIN_LEASE_SECONDS = 1;
+/** Longest lease (Prefect's maximum). */
+export const MAX_LEASE_SECONDS = 86_400;
+/** Longest server-side wait a single request may ask for. */
+export const MAX_WAIT_SECONDS = 60;
+/** Most distinct names one request may take at once. */
+export const MAX_NAMES = 32;
+/** Longest limit name. */
+export const MAX_NAME_LENGTH = 200;
+/** Largest page of `POST /filter` (Prefect's default API limit). */
+export const MAX_PAGE_SIZE = 200;
+/** Largest request body the API reads. */
+export const MAX_BODY_BYTES = 64 * 1024;
+/** Largest `limit`, `slots` and `active_slots`: beyond this, integers stop being exact doubles. */
+export const MAX_SLOTS = 1_000_000_000;
+/** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */
+export const NAME_PATTERN = /^[^/%&><]+$/;

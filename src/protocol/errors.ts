@@ -1,0 +1,87 @@
+/**
+ * The error contract shared by the Worker, the client and the CLI: stable `code` strings, the HTTP
+ * status each one maps to, and the one error class that carries them. Runtime-neutral: imports
+ * nothing.
+ */
+
+/** Every error `code` the API can answer with. These strings are API: they never change meaning. */
+export const STATUS_BY_CODE = {
+  invalid_request: 422,
+  invalid_json: 422,
+  slots_exceed_limit: 422,
+  rate_limit_without_decay: 422,
+  rename_not_supported: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  route_not_found: 404,
+  method_not_allowed: 405,
+  already_exists: 409,
+  lease_not_found: 410,
+  payload_too_large: 413,
+  locked: 423,
+  auth_not_configured: 503,
+  unavailable: 503,
+  internal: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+/** Prefect's `detail` texts, kept word for word where Prefect has one. */
+export const DETAIL = {
+  notFound: "Concurrency Limit not found",
+  locked: "Locked",
+  slotsExceedLimit: "Slots requested is greater than the limit",
+  leaseNotFound: "Lease not found - it may have expired or been revoked",
+  alreadyExists:
+    "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.",
+  rateLimitWithoutDecay: (names: readonly string[]) =>
+    `Only concurrency limits with slot decay can be used for rate limiting. The following limits do not have a decay configured: '${names.join(",")}'`,
+} as const;
+
+/** One field-level problem in a 422 answer. */
+export interface FieldError {
+  /** Dotted path of the offending field, `""` for the body itself. */
+  path: string;
+  message: string;
+}
+
+/** The JSON body of every error answer. */
+export interface ErrorBody {
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** The one error class of the project: a stable `code`, a human `detail`, and the HTTP status. */
+export class GclError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly errors: FieldError[] | undefined;
+  /** Seconds to wait before trying again (423 only). */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    detail: string,
+    options: { errors?: FieldError[]; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = "GclError";
+    this.code = code;
+    this.status = STATUS_BY_CODE[code];
+    this.errors = options.errors;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  toBody(): ErrorBody {
+    return this.errors
+      ? { detail: this.message, code: this.code, errors: this.errors }
+      : { detail: this.message, code: this.code };
+  }
+}
+
+/** Whether `code` is one this version knows (a newer server may send others). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === "string" && Object.hasOwn(STATUS_BY_CODE, code);
+}

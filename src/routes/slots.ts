@@ -1,0 +1,172 @@
+/**
+ * The slot routes of the hot path: increment (with or without a lease), decrement, release and
+ * renew. None of them touches the catalog: limits are addressed by name, and a lease id names
+ * the limits it covers.
+ */
+
+import { decodeLeaseId } from "../core/lease-id";
+import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
+import { DETAIL, GclError } from "../protocol/errors";
+import {
+  DecrementSchema,
+  DecrementWithLeaseSchema,
+  IncrementSchema,
+  IncrementWithLeaseSchema,
+  LeaseGrantSchema,
+  MinimalLimitsSchema,
+  RenewSchema,
+} from "../protocol/schemas";
+import type { LeaseGrant, MinimalLimit } from "../protocol/types";
+import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "./acquisition";
+import { type App, defineRoute } from "./define";
+
+/** Turns a refusal into the error the route answers with. */
+function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
+  if (result.status === "locked") {
+    return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
+  }
+  return result.code === "slots_exceed_limit"
+    ? new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit)
+    : new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+}
+
+/** The names a lease id covers, or a 422. */
+function leaseNames(leaseId: string): string[] {
+  const names = decodeLeaseId(leaseId);
+  if (names === null) {
+    throw new GclError("invalid_request", "lease_id: not a lease id issued by this service", {
+      errors: [{ path: "lease_id", message: "not a lease id issued by this service" }],
+    });
+  }
+  return names;
+}
+
+async function releaseLease(env: Env, leaseId: string, names: readonly string[]): Promise<void> {
+  await Promise.all(names.map((name) => env.LIMITS.getByName(name).release(leaseId)));
+}
+
+export function slotRoutes(app: App): void {
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/increment",
+      summary: "Take slots without a lease (rate limits, or slots released with /decrement)",
+      role: "client",
+      body: IncrementSchema,
+      success: { status: 200, description: "The limits the slots were taken on", schema: MinimalLimitsSchema },
+      errors: [423],
+    },
+    async (c, body) => {
+      const result = await acquireSlots(c.env, {
+        names: body.names,
+        slots: body.slots,
+        mode: body.mode ?? "concurrency",
+        kind: "increment",
+        leaseMs: 0,
+        holder: null,
+      });
+      if (result.status !== "granted") {
+        throw refusal(result);
+      }
+      return c.json(result.limits.map(({ limit }) => limit));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/increment-with-lease",
+      summary: "Take slots under a lease that expires unless renewed",
+      role: "client",
+      body: IncrementWithLeaseSchema,
+      success: { status: 200, description: "The lease", schema: LeaseGrantSchema },
+      errors: [423],
+    },
+    async (c, body) => {
+      const request: SlotRequest = {
+        names: body.names,
+        slots: body.slots,
+        mode: body.mode ?? "concurrency",
+        kind: "lease",
+        leaseMs: (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000,
+        holder: body.holder ?? null,
+      };
+      const result = await acquireSlots(c.env, request);
+      if (result.status !== "granted") {
+        throw refusal(result);
+      }
+      const grant: LeaseGrant = {
+        lease_id: result.leaseId,
+        limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),
+        missing: result.missing,
+        expires_at: new Date(result.expiresAt).toISOString(),
+      };
+      return c.json(grant);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/decrement",
+      summary: "Give back slots taken with /increment",
+      role: "client",
+      body: DecrementSchema,
+      success: { status: 200, description: "The limits found", schema: MinimalLimitsSchema },
+    },
+    async (c, body) => {
+      const found = await Promise.all(
+        normalizeNames(body.names).map((name) =>
+          c.env.LIMITS.getByName(name).decrement(body.slots, body.occupancy_seconds),
+        ),
+      );
+      const limits: MinimalLimit[] = found.flatMap((limit) => (limit === null ? [] : [{ ...limit }]));
+      return c.json(limits);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/decrement-with-lease",
+      summary: "Release a lease (204 also when it is already gone)",
+      role: "client",
+      body: DecrementWithLeaseSchema,
+      success: { status: 204, description: "Released" },
+    },
+    async (c, body) => {
+      await releaseLease(c.env, body.lease_id, leaseNames(body.lease_id));
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/leases/{lease_id}/renew",
+      summary: "Extend a live lease to now + lease_duration",
+      role: "client",
+      body: RenewSchema,
+      bodyRequired: false,
+      success: { status: 204, description: "Renewed" },
+      errors: [410],
+    },
+    async (c, body) => {
+      const leaseId = c.req.param("lease_id") ?? "";
+      const names = leaseNames(leaseId);
+      const leaseMs = (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000;
+      const renewed = await Promise.all(names.map((name) => c.env.LIMITS.getByName(name).renew(leaseId, leaseMs)));
+      if (renewed.includes(false)) {
+        // A lease lost on one limit is lost: free what it still holds elsewhere.
+        await releaseLease(c.env, leaseId, names);
+        throw new GclError("lease_not_found", DETAIL.leaseNotFound);
+      }
+      return c.body(null, 204);
+    },
+  );
+}

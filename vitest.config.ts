@@ -1,0 +1,30 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    retry: 0,
+    restoreMocks: true,
+    projects: [
+      {
+        test: {
+          name: "unit",
+          environment: "node",
+          include: ["test/core/**/*.test.ts", "test/protocol/**/*.test.ts", "test/async/**/*.test.ts"],
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { GCL_ALLOW_ANONYMOUS: "true" } },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/worker/**/*.test.ts"],
+        },
+      },
+    ],
+  },
+});
