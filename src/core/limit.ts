@@ -5,6 +5,7 @@
  * `objects/limit-object.ts`; imports only `./state`, `./retry-after` and the protocol constants.
  */
 
+import type { AcquireMode } from "../protocol/types";
 import { estimatedRetryAfter, exactRetryAfter, maxWaitSeconds } from "./retry-after";
 import {
   deleteLease,
@@ -16,9 +17,8 @@ import {
   putLease,
   type ReservationKind,
   touchCounters,
+  type Waiter,
 } from "./state";
-
-export type AcquireMode = "concurrency" | "rate_limit";
 
 /** Slack for float sums of decaying slots: a bucket that is full to 1e-9 counts as full. */
 const EPSILON = 1e-9;
@@ -71,9 +71,10 @@ export function deniedSlotsAt(state: LimitState, now: number): number {
 /** Re-bases the decaying quantities at `now`, before anything they depend on changes. */
 function settle(state: LimitState, now: number): void {
   state.rateSlots = rateSlotsAt(state, now);
-  state.rateSlotsAt = now;
   state.deniedSlots = deniedSlotsAt(state, now);
-  state.deniedSlotsAt = now;
+  // A clock that steps back (an object moved to another machine) must not make time leak twice.
+  state.rateSlotsAt = Math.max(state.rateSlotsAt, now);
+  state.deniedSlotsAt = Math.max(state.deniedSlotsAt, now);
   touchCounters(state);
 }
 
@@ -113,16 +114,26 @@ export function expire(state: LimitState, now: number): Lease[] {
 
 // ── Admission and grants ──
 
+/** Slots asked for by the requests waiting in line. */
+export function queuedSlots(state: LimitState): number {
+  let total = 0;
+  for (const waiter of state.queue) {
+    total += waiter.slots;
+  }
+  return total;
+}
+
 /**
- * Decides whether `slots` can be taken now. A refusal is recorded in the denied-slot bookkeeping
- * and carries a Retry-After estimate (DESIGN §3.7).
+ * Decides whether `slots` can be taken now, without side effects. An `arrival` never overtakes
+ * the queue: while anyone waits it is `full`, free slots or not (DESIGN §3.6). The queue's `head`
+ * is judged on capacity alone.
  */
-export function admit(
+export function checkAdmission(
   state: LimitState,
   request: { slots: number; mode: AcquireMode },
   now: number,
-  random: () => number,
-): Admission {
+  position: "arrival" | "head",
+): Exclude<Admission, { status: "locked" }> | { status: "full" } {
   const config = state.config;
   if (!config) {
     return { status: "missing" };
@@ -136,33 +147,107 @@ export function admit(
   if (request.mode === "rate_limit" && config.slotDecayPerSecond <= 0) {
     return { status: "invalid", code: "rate_limit_without_decay" };
   }
-  const held = heldSlots(state, now);
-  if (held + request.slots <= config.limit + EPSILON) {
-    return { status: "ok" };
+  if (position === "arrival" && state.queue.length > 0) {
+    return { status: "full" };
   }
-  const retryAfterSeconds = retryAfter(state, request.slots, held, now, random);
+  return heldSlots(state, now) + request.slots <= config.limit + EPSILON ? { status: "ok" } : { status: "full" };
+}
+
+/**
+ * Decides whether `slots` can be taken now by a new arrival. A refusal is recorded in the
+ * denied-slot bookkeeping and carries a Retry-After estimate (DESIGN §3.7).
+ */
+export function admit(
+  state: LimitState,
+  request: { slots: number; mode: AcquireMode },
+  now: number,
+  random: () => number,
+): Admission {
+  const decision = checkAdmission(state, request, now, "arrival");
+  return decision.status === "full" ? refuse(state, request.slots, now, random) : decision;
+}
+
+/** Records a refusal of `slots` and says when to come back, counting everyone queued ahead. */
+export function refuse(
+  state: LimitState,
+  slots: number,
+  now: number,
+  random: () => number,
+): { status: "locked"; retryAfterSeconds: number } {
+  const retryAfterSeconds = retryAfter(state, slots, queuedSlots(state), now, random);
   settle(state, now);
-  state.deniedSlots += request.slots;
+  state.deniedSlots += slots;
   return { status: "locked", retryAfterSeconds };
 }
 
-function retryAfter(state: LimitState, slots: number, held: number, now: number, random: () => number): number {
+function retryAfter(state: LimitState, slots: number, ahead: number, now: number, random: () => number): number {
   const config = state.config as LimitConfig;
   const decay = config.slotDecayPerSecond;
   const notDecaying = state.leasedSlots + state.anonymousSlots;
   if (decay > 0 && notDecaying + slots <= config.limit) {
-    return exactRetryAfter((held + slots - config.limit) / decay, random);
+    const excess = heldSlots(state, now) + ahead + slots - config.limit;
+    return exactRetryAfter(Math.max(0, excess) / decay, random);
   }
   return estimatedRetryAfter(
     {
       name: config.name,
       limit: config.limit,
       slots,
-      deniedSlots: deniedSlotsAt(state, now),
+      deniedSlots: deniedSlotsAt(state, now) + ahead,
       avgSlotOccupancySeconds: state.avgSlotOccupancySeconds,
     },
     random,
   );
+}
+
+// ── The waiter queue (DESIGN §3.6) ──
+
+export function enqueue(state: LimitState, waiter: Waiter): void {
+  state.queue.push(waiter);
+}
+
+/** Takes a waiter out of line (granted, timed out or abandoned); false when it is not there. */
+export function dequeue(state: LimitState, id: string): boolean {
+  const index = state.queue.findIndex((waiter) => waiter.id === id);
+  if (index < 0) {
+    return false;
+  }
+  state.queue.splice(index, 1);
+  return true;
+}
+
+/**
+ * The head waiter, if it should be answered now: it fits, or the limit changed under it
+ * (inactive, deleted, now too small). Null while it must keep waiting. Strict FIFO: nobody behind
+ * a waiting head is considered, so a large request is never starved by small ones.
+ */
+export function readyHead(
+  state: LimitState,
+  now: number,
+): { waiter: Waiter; decision: Exclude<Admission, { status: "locked" }> } | null {
+  const waiter = state.queue[0];
+  if (!waiter) {
+    return null;
+  }
+  const decision = checkAdmission(state, waiter, now, "head");
+  return decision.status === "full" ? null : { waiter, decision };
+}
+
+/**
+ * When decay alone will have made room for the head waiter (epoch ms), or null when it cannot:
+ * then only a release, an expiry or a change of settings can.
+ */
+export function headFitsAt(state: LimitState, now: number): number | null {
+  const waiter = state.queue[0];
+  const config = state.config;
+  if (!waiter || !config || config.slotDecayPerSecond <= 0) {
+    return null;
+  }
+  if (state.leasedSlots + state.anonymousSlots + waiter.slots > config.limit) {
+    return null;
+  }
+  const excess = heldSlots(state, now) + waiter.slots - config.limit;
+  return now + Math.max(0, Math.ceil((excess / config.slotDecayPerSecond) * 1000));
 }
 
 /** Slots a grant adds to occupancy: none on an inactive limit (it is skipped, A-6.5). */

@@ -5,6 +5,8 @@
  * can persist exactly that.
  */
 
+import type { AcquireMode } from "../protocol/types";
+
 /** Who holds a lease, as the client described it. */
 export interface Holder {
   type: string;
@@ -43,6 +45,13 @@ export interface Lease {
   fencingToken: number;
 }
 
+/** A request waiting in line for slots (DESIGN §3.6). In memory only: it lives as long as its call. */
+export interface Waiter {
+  id: string;
+  slots: number;
+  mode: AcquireMode;
+}
+
 /** Everything one limit object keeps. `config` is null when no limit of this name exists. */
 export interface LimitState {
   config: LimitConfig | null;
@@ -61,6 +70,8 @@ export interface LimitState {
   leases: Map<string, Lease>;
   /** Sum of `counted` over `leases`, kept in step so admission is O(1). */
   leasedSlots: number;
+  /** Waiters, first come first served. Never persisted: a restart ends their calls too. */
+  queue: Waiter[];
   /** A lower bound of the earliest `expiresAt`, so expiry scans only when something may be dead. */
   nextExpiryAt: number;
   dirty: Dirty;
@@ -87,6 +98,7 @@ export function createState(): LimitState {
     lastFencingToken: 0,
     leases: new Map(),
     leasedSlots: 0,
+    queue: [],
     nextExpiryAt: Number.POSITIVE_INFINITY,
     dirty: { counters: false, leases: new Set() },
   };

@@ -3,22 +3,32 @@
  * read the clock once, run the pure core in `../core`, persist what changed, keep one alarm at
  * the earliest lease expiry. Expected outcomes are returned as values, never thrown, because
  * Workers RPC drops the fields of thrown errors.
+ *
+ * Waiting (DESIGN §3.6): a request that may wait joins the object's FIFO queue and its call stays
+ * open. Every change that can free capacity (release, expiry, decrement, settings, delete, and a
+ * timer at the exact moment decay has made room) hands slots to the head of the line at once. A
+ * waiter is granted a short reservation, not a lease: the Worker commits it once it knows its
+ * client is still there, so a grant nobody receives comes back by itself.
  */
 
 import { DurableObject } from "cloudflare:workers";
 import {
-  type AcquireMode,
-  admit,
   cancelReservation,
+  checkAdmission,
   commitReservation,
   createLimit,
   decrement,
   deleteLimit,
+  dequeue,
   earliestExpiry,
+  enqueue,
   expire,
+  headFitsAt,
   grantIncrement,
   grantLease,
   type LimitSettings,
+  readyHead,
+  refuse,
   release,
   renew,
   reserve,
@@ -26,7 +36,7 @@ import {
 } from "../core/limit";
 import type { Holder, LimitConfig, LimitState, ReservationKind } from "../core/state";
 import { leaseInfos, limitRecord, minimalLimit } from "../core/views";
-import type { LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
+import type { AcquireMode, LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
 import { LimitStore } from "./limit-store";
 
 /** One acquisition on this limit, as the Worker asks for it. */
@@ -48,6 +58,16 @@ export type AcquireOutcome =
   | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay" }
   | { status: "locked"; retryAfterSeconds: number };
 
+/** How long a waiter's grant stays reserved for the Worker to commit it. */
+const WAKE_RESERVATION_MS = 10_000;
+
+interface PendingWaiter {
+  /** Grants the waiter's slots as a reservation (after `readyHead` said it fits). */
+  reserve(now: number): AcquireOutcome;
+  resolve(outcome: AcquireOutcome): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
 export type CommitOutcome =
   | { status: "granted"; fencingToken: number | null; expiresAt: number | null }
   | { status: "gone" };
@@ -60,6 +80,8 @@ export class LimitObject extends DurableObject<Env> {
   readonly #store: LimitStore;
   #state: LimitState;
   #alarmAt: number | null = null;
+  readonly #waiters = new Map<string, PendingWaiter>();
+  #decayTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -72,42 +94,87 @@ export class LimitObject extends DurableObject<Env> {
 
   // ── Acquisition ──
 
-  /** Admission and grant in one call: the hot path of a single-name request. */
-  async acquire(call: AcquireCall): Promise<AcquireOutcome> {
-    const now = this.now();
+  /**
+   * Admission and grant in one call: the hot path of a single-name request. With `waitMs`, a
+   * request that cannot be admitted waits in line; when its turn comes it is answered with a
+   * reservation (`reserved`) that the Worker must `commit`.
+   */
+  async acquire(call: AcquireCall, waitMs = 0): Promise<AcquireOutcome> {
+    return this.#admitOrWait(call, waitMs, (now) => this.#grant(call, now), WAKE_RESERVATION_MS);
+  }
+
+  /**
+   * First phase of a multi-name request: hold the slots as a reservation until `pendingUntil`,
+   * waiting in line up to `waitMs` for them.
+   */
+  async reserve(call: AcquireCall & { pendingUntil: number }, waitMs = 0): Promise<AcquireOutcome> {
+    return this.#admitOrWait(call, waitMs, (now) => this.#reserve(call, call.pendingUntil, now), call.pendingUntil);
+  }
+
+  #grant(call: AcquireCall, now: number): AcquireOutcome {
     const state = this.#state;
-    const admission = admit(state, call, now, this.random);
-    if (admission.status !== "ok" && admission.status !== "inactive") {
-      return this.#finish(admission);
-    }
-    const config = state.config as LimitConfig;
+    const limit = minimalLimit(state.config as LimitConfig);
     if (call.kind === "increment") {
       grantIncrement(state, call.slots, now);
-      return this.#finish({ status: "granted", limit: minimalLimit(config), fencingToken: null, expiresAt: null });
+      return { status: "granted", limit, fencingToken: null, expiresAt: null };
     }
     const lease = grantLease(
       state,
       { id: call.id, slots: call.slots, holder: call.holder, expiresAt: now + call.leaseMs },
       now,
     );
-    return this.#finish({
-      status: "granted",
-      limit: minimalLimit(config),
-      fencingToken: lease.fencingToken,
-      expiresAt: lease.expiresAt,
-    });
+    return { status: "granted", limit, fencingToken: lease.fencingToken, expiresAt: lease.expiresAt };
   }
 
-  /** First phase of a multi-name request: hold the slots as a reservation until `pendingUntil`. */
-  async reserve(call: AcquireCall & { pendingUntil: number }): Promise<AcquireOutcome> {
+  #reserve(call: AcquireCall, pendingUntil: number, now: number): AcquireOutcome {
+    reserve(this.#state, { ...call, pendingUntil }, now);
+    return { status: "reserved", limit: minimalLimit(this.#state.config as LimitConfig) };
+  }
+
+  /**
+   * Admits now with `grantNow`, or queues the call for up to `waitMs`; a waiter whose turn comes
+   * is reserved until `now + wakeReservationMs` (single name) or its request's `pendingUntil`.
+   */
+  async #admitOrWait(
+    call: AcquireCall,
+    waitMs: number,
+    grantNow: (now: number) => AcquireOutcome,
+    reservedUntil: number,
+  ): Promise<AcquireOutcome> {
     const now = this.now();
     const state = this.#state;
-    const admission = admit(state, call, now, this.random);
-    if (admission.status !== "ok" && admission.status !== "inactive") {
+    const admission = checkAdmission(state, call, now, "arrival");
+    if (admission.status === "ok" || admission.status === "inactive") {
+      return this.#finish(grantNow(now));
+    }
+    if (admission.status !== "full") {
       return this.#finish(admission);
     }
-    reserve(state, { ...call, pendingUntil: call.pendingUntil }, now);
-    return this.#finish({ status: "reserved", limit: minimalLimit(state.config as LimitConfig) });
+    if (waitMs <= 0 || this.#waiters.has(call.id)) {
+      return this.#finish(refuse(state, call.slots, now, this.random));
+    }
+    const outcome = new Promise<AcquireOutcome>((resolve) => {
+      enqueue(state, { id: call.id, slots: call.slots, mode: call.mode });
+      this.#waiters.set(call.id, {
+        reserve: (at) => this.#reserve(call, Math.max(reservedUntil, at + WAKE_RESERVATION_MS), at),
+        resolve,
+        timer: setTimeout(() => void this.#timeOut(call.id, call.slots), waitMs),
+      });
+    });
+    await this.#finish(undefined);
+    return outcome;
+  }
+
+  /** A waiter's deadline: out of line, refused with a Retry-After that counts who is still ahead. */
+  async #timeOut(id: string, slots: number): Promise<void> {
+    const waiter = this.#waiters.get(id);
+    if (!waiter || !dequeue(this.#state, id)) {
+      return;
+    }
+    this.#waiters.delete(id);
+    waiter.resolve(refuse(this.#state, slots, this.now(), this.random));
+    // The head may have been what held the others back.
+    await this.#finish(undefined);
   }
 
   /** Second phase: turn reservation `id` into its grant, a lease keyed `leaseId` for leases. */
@@ -124,9 +191,18 @@ export class LimitObject extends DurableObject<Env> {
     );
   }
 
-  /** Undo a reservation (another name of the request was refused). */
+  /**
+   * Undo a reservation (another name of the request was refused) or abandon a wait (its client
+   * went away): either way nothing stays held under `id`.
+   */
   async cancel(id: string): Promise<void> {
     cancelReservation(this.#state, id);
+    const waiter = this.#waiters.get(id);
+    if (waiter && dequeue(this.#state, id)) {
+      this.#waiters.delete(id);
+      clearTimeout(waiter.timer);
+      waiter.resolve({ status: "locked", retryAfterSeconds: 0 });
+    }
     return this.#finish(undefined);
   }
 
@@ -184,7 +260,7 @@ export class LimitObject extends DurableObject<Env> {
 
   async leases(): Promise<LimitLeases | null> {
     const state = this.#state;
-    const leases = state.config ? { leases: leaseInfos(state, this.now()), waiting: 0 } : null;
+    const leases = state.config ? { leases: leaseInfos(state, this.now()), waiting: state.queue.length } : null;
     return this.#finish(leases);
   }
 
@@ -196,9 +272,47 @@ export class LimitObject extends DurableObject<Env> {
     await this.#finish(undefined);
   }
 
-  /** Persists what the operation changed and keeps the alarm at the earliest expiry. */
+  /**
+   * Hands slots to waiters at the head of the line while they fit, then sets the decay timer
+   * for the moment the next one will.
+   */
+  #serveQueue(): void {
+    const state = this.#state;
+    if (state.queue.length === 0) {
+      return;
+    }
+    const now = this.now();
+    for (let head = readyHead(state, now); head !== null; head = readyHead(state, now)) {
+      dequeue(state, head.waiter.id);
+      const waiter = this.#waiters.get(head.waiter.id);
+      this.#waiters.delete(head.waiter.id);
+      if (!waiter) {
+        continue;
+      }
+      clearTimeout(waiter.timer);
+      const { decision } = head;
+      waiter.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.reserve(now) : decision);
+    }
+    if (this.#decayTimer !== null) {
+      clearTimeout(this.#decayTimer);
+      this.#decayTimer = null;
+    }
+    const fitsAt = headFitsAt(state, now);
+    if (fitsAt !== null) {
+      this.#decayTimer = setTimeout(() => {
+        this.#decayTimer = null;
+        void this.#finish(undefined);
+      }, fitsAt - now);
+    }
+  }
+
+  /**
+   * Serves the queue, persists what changed, and keeps the alarm at the earliest expiry. Every
+   * operation ends here.
+   */
   async #finish<T>(result: T): Promise<T> {
     const state = this.#state;
+    this.#serveQueue();
     // Reads expire dead rows too; their deletion is persisted like any other change.
     this.#store.persist(state);
     const wanted = this.#alarmAt === null ? earliestExpiry(state) : state.nextExpiryAt;

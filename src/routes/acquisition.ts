@@ -6,10 +6,9 @@
  */
 
 import { encodeLeaseId } from "../core/lease-id";
-import type { AcquireMode } from "../core/limit";
 import type { Holder } from "../core/state";
 import type { AcquireCall, AcquireOutcome } from "../objects/limit-object";
-import type { MinimalLimit } from "../protocol/types";
+import type { AcquireMode, MinimalLimit } from "../protocol/types";
 
 /** How long a multi-name reservation survives if its commit never comes. */
 const PENDING_RESERVATION_MS = 10_000;
@@ -46,27 +45,70 @@ export function normalizeNames(names: readonly string[]): string[] {
   return [...new Set(names)].sort();
 }
 
-export async function acquireSlots(env: Env, request: SlotRequest): Promise<SlotResult> {
+/** How a request may wait for its slots. */
+export interface WaitOptions {
+  /** How long to wait in line, in milliseconds; 0 answers at once. */
+  waitMs: number;
+  /** Aborted when the client goes away: whatever is waiting or reserved is given back. */
+  signal?: AbortSignal | undefined;
+  /** Keeps the give-back running after the response (a Worker's `ctx.waitUntil`). */
+  waitUntil?: ((promise: Promise<unknown>) => void) | undefined;
+}
+
+export async function acquireSlots(env: Env, request: SlotRequest, wait: WaitOptions = { waitMs: 0 }): Promise<SlotResult> {
   const names = normalizeNames(request.names);
   const nonce = crypto.randomUUID();
-  const call: Omit<AcquireCall, "id"> = {
+  const [only] = names;
+  // A single name's reservation id is its lease id, so one id undoes either.
+  const id = names.length === 1 && only !== undefined ? encodeLeaseId(nonce, [only]) : nonce;
+  const call: AcquireCall = {
     kind: request.kind,
+    id,
     slots: request.slots,
     mode: request.mode,
     leaseMs: request.leaseMs,
     holder: request.holder,
   };
-  const [only] = names;
-  if (names.length === 1 && only !== undefined) {
-    return acquireOne(env, only, { ...call, id: encodeLeaseId(nonce, [only]) }, nonce);
+  let leaseId: string | null = null;
+  const giveBack = () =>
+    Promise.all(
+      names.map(async (name) => {
+        const stub = env.LIMITS.getByName(name);
+        await stub.cancel(id);
+        if (leaseId !== null && request.kind === "lease") {
+          await stub.release(leaseId);
+        }
+      }),
+    );
+  const onAbort = () => {
+    const undone = giveBack().catch(() => undefined);
+    wait.waitUntil?.(undone);
+  };
+  wait.signal?.addEventListener("abort", onAbort);
+  try {
+    const result =
+      names.length === 1 && only !== undefined
+        ? await acquireOne(env, only, call, nonce, wait)
+        : await acquireMany(env, names, call, wait);
+    if (result.status === "granted") {
+      leaseId = result.leaseId;
+    }
+    return result;
+  } finally {
+    wait.signal?.removeEventListener("abort", onAbort);
   }
+}
 
+async function acquireMany(env: Env, names: string[], call: AcquireCall, wait: WaitOptions): Promise<SlotResult> {
   const reserved: { name: string; limit: MinimalLimit }[] = [];
   const missing: string[] = [];
-  const cancelReserved = () => Promise.all(reserved.map(({ name }) => env.LIMITS.getByName(name).cancel(nonce)));
-  const pendingUntil = Date.now() + PENDING_RESERVATION_MS;
+  const cancelReserved = () => Promise.all(reserved.map(({ name }) => env.LIMITS.getByName(name).cancel(call.id)));
+  const deadline = Date.now() + wait.waitMs;
+  // Reservations of earlier names must outlive the wait for later ones.
+  const pendingUntil = deadline + PENDING_RESERVATION_MS;
   for (const name of names) {
-    const outcome = await env.LIMITS.getByName(name).reserve({ ...call, id: nonce, pendingUntil });
+    const waitMs = Math.max(0, deadline - Date.now());
+    const outcome = await env.LIMITS.getByName(name).reserve({ ...call, pendingUntil }, waitMs);
     if (outcome.status === "reserved") {
       reserved.push({ name, limit: outcome.limit });
     } else if (outcome.status === "missing") {
@@ -76,23 +118,33 @@ export async function acquireSlots(env: Env, request: SlotRequest): Promise<Slot
       return refused(outcome, name);
     }
   }
+  if (wait.signal?.aborted) {
+    await cancelReserved();
+    return { status: "locked", retryAfterSeconds: 0 };
+  }
 
   const leaseId = encodeLeaseId(
-    nonce,
+    call.id,
     reserved.map(({ name }) => name),
   );
   const commits = await Promise.all(
-    reserved.map(({ name }) => env.LIMITS.getByName(name).commit(nonce, request.leaseMs, leaseId)),
+    reserved.map(({ name }) => env.LIMITS.getByName(name).commit(call.id, call.leaseMs, leaseId)),
   );
   if (commits.some((commit) => commit.status === "gone")) {
     // A reservation outlived its pending expiry (or its limit was deleted) before the commit:
     // undo every part so no partial holding remains, and let the client try again at once.
     await Promise.all(
-      reserved.map(({ name }) => Promise.all([env.LIMITS.getByName(name).cancel(nonce), env.LIMITS.getByName(name).release(leaseId)])),
+      reserved.map(async ({ name }) => {
+        const stub = env.LIMITS.getByName(name);
+        await stub.cancel(call.id);
+        await stub.release(leaseId);
+      }),
     );
     return { status: "locked", retryAfterSeconds: 0.001 };
   }
-  const expiries = commits.flatMap((commit) => (commit.status === "granted" && commit.expiresAt !== null ? [commit.expiresAt] : []));
+  const expiries = commits.flatMap((commit) =>
+    commit.status === "granted" && commit.expiresAt !== null ? [commit.expiresAt] : [],
+  );
   return {
     status: "granted",
     limits: reserved.map(({ limit }, index) => {
@@ -101,12 +153,31 @@ export async function acquireSlots(env: Env, request: SlotRequest): Promise<Slot
     }),
     missing,
     leaseId,
-    expiresAt: expiries.length > 0 ? Math.min(...expiries) : Date.now() + request.leaseMs,
+    expiresAt: expiries.length > 0 ? Math.min(...expiries) : Date.now() + call.leaseMs,
   };
 }
 
-async function acquireOne(env: Env, name: string, call: AcquireCall, nonce: string): Promise<SlotResult> {
-  const outcome = await env.LIMITS.getByName(name).acquire(call);
+async function acquireOne(
+  env: Env,
+  name: string,
+  call: AcquireCall,
+  nonce: string,
+  wait: WaitOptions,
+): Promise<SlotResult> {
+  const stub = env.LIMITS.getByName(name);
+  let outcome: AcquireOutcome = await stub.acquire(call, wait.waitMs);
+  if (outcome.status === "reserved") {
+    // Granted after waiting: commit only if the client is still there to receive it.
+    if (wait.signal?.aborted) {
+      await stub.cancel(call.id);
+      return { status: "locked", retryAfterSeconds: 0 };
+    }
+    const commit = await stub.commit(call.id, call.leaseMs, call.id);
+    outcome =
+      commit.status === "granted"
+        ? { status: "granted", limit: outcome.limit, fencingToken: commit.fencingToken, expiresAt: commit.expiresAt }
+        : { status: "locked", retryAfterSeconds: 0.001 };
+  }
   switch (outcome.status) {
     case "granted":
       return {
@@ -124,8 +195,6 @@ async function acquireOne(env: Env, name: string, call: AcquireCall, nonce: stri
         leaseId: encodeLeaseId(nonce, []),
         expiresAt: Date.now() + call.leaseMs,
       };
-    case "reserved":
-      throw new Error("acquire never answers with a reservation");
     default:
       return refused(outcome, name);
   }

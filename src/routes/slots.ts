@@ -17,8 +17,8 @@ import {
   RenewSchema,
 } from "../protocol/schemas";
 import type { LeaseGrant, MinimalLimit } from "../protocol/types";
-import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "./acquisition";
-import { type App, defineRoute } from "./define";
+import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult, type WaitOptions } from "./acquisition";
+import { type App, type AppContext, defineRoute } from "./define";
 
 /** Turns a refusal into the error the route answers with. */
 function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
@@ -28,6 +28,15 @@ function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
   return result.code === "slots_exceed_limit"
     ? new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit)
     : new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+}
+
+/** How long a request may wait in line, and how to give back what its vanished client won't get. */
+function waitOptions(c: AppContext, waitSeconds: number | undefined): WaitOptions {
+  return {
+    waitMs: Math.round((waitSeconds ?? 0) * 1000),
+    signal: c.req.raw.signal,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
 }
 
 /** The names a lease id covers, or a 422. */
@@ -58,14 +67,15 @@ export function slotRoutes(app: App): void {
       errors: [423],
     },
     async (c, body) => {
-      const result = await acquireSlots(c.env, {
+      const request: SlotRequest = {
         names: body.names,
         slots: body.slots,
         mode: body.mode ?? "concurrency",
         kind: "increment",
         leaseMs: 0,
         holder: null,
-      });
+      };
+      const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
         throw refusal(result);
       }
@@ -93,7 +103,7 @@ export function slotRoutes(app: App): void {
         leaseMs: (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000,
         holder: body.holder ?? null,
       };
-      const result = await acquireSlots(c.env, request);
+      const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
         throw refusal(result);
       }

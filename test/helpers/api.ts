@@ -74,3 +74,19 @@ export async function controlClock(name: string): Promise<{ advance(ms: number):
     },
   };
 }
+
+/** Polls `check` until it returns true; throws after `timeoutMs` (a liveness bound, not a timing assertion). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) {
+      throw new Error(`condition not reached within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** How many requests wait in line on a limit. */
+export async function waitingOn(name: string): Promise<number> {
+  return (await api("GET", `/${encodeURIComponent(name)}/leases`)).body.waiting;
+}
