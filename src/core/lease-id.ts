@@ -6,6 +6,9 @@
 
 import { MAX_NAME_LENGTH, MAX_NAMES } from "../protocol/constants";
 
+/** `atob` would quietly skip whitespace and padding; an id we issued has neither. */
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
 function toBase64Url(text: string): string {
   const bytes = new TextEncoder().encode(text);
   let binary = "";
@@ -28,7 +31,7 @@ export function encodeLeaseId(nonce: string, names: readonly string[]): string {
 /** The names a lease id covers, or null when the id is not one this service issued. */
 export function decodeLeaseId(leaseId: string): string[] | null {
   const dot = leaseId.indexOf(".");
-  if (dot < 1 || dot > 64) {
+  if (dot < 1 || dot > 64 || !BASE64URL.test(leaseId.slice(dot + 1))) {
     return null;
   }
   try {

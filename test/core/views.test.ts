@@ -1,0 +1,81 @@
+import { describe, it } from "vitest";
+import { reserve, updateLimit } from "../../src/core/limit";
+import { createState } from "../../src/core/state";
+import { leaseInfos, limitRecord, minimalLimit } from "../../src/core/views";
+import { acquireLease, increment, LIMIT_ID, limitState, T0 } from "./fixtures";
+
+describe("limitRecord", () => {
+  it("is null when no limit of the name exists", ({ expect }) => {
+    expect(limitRecord(createState(), T0)).toBeNull();
+  });
+
+  it("reports leases, anonymous slots and the bucket together as active_slots", ({ expect }) => {
+    const state = limitState({ limit: 10 });
+    acquireLease(state, { slots: 2, durationMs: 60_000 }, T0);
+    increment(state, 3, T0);
+
+    expect(limitRecord(state, T0)).toEqual({
+      id: LIMIT_ID,
+      name: "db",
+      limit: 10,
+      active: true,
+      active_slots: 5,
+      denied_slots: 0,
+      slot_decay_per_second: 0,
+      avg_slot_occupancy_seconds: 2,
+      created: new Date(T0).toISOString(),
+      updated: new Date(T0).toISOString(),
+    });
+  });
+
+  it("rounds a fractional count up, but not float noise a hair above a whole slot", ({ expect }) => {
+    const state = limitState({ limit: 10, slotDecayPerSecond: 1 });
+    increment(state, 5, T0);
+
+    expect(limitRecord(state, T0 + 1)?.active_slots).toBe(5);
+    expect(limitRecord(state, T0 + 700)?.active_slots).toBe(5);
+    expect(limitRecord(state, T0 + 1_000)?.active_slots).toBe(4);
+
+    updateLimit(state, { slotDecayPerSecond: 0, activeSlots: 3 + 1e-12 }, T0);
+    expect(limitRecord(state, T0)?.active_slots).toBe(3);
+  });
+
+  it("moves updated, not created, on a PATCH", ({ expect }) => {
+    const state = limitState({ limit: 10 });
+
+    updateLimit(state, { limit: 4 }, T0 + 5_000);
+
+    expect(limitRecord(state, T0 + 6_000)).toMatchObject({
+      limit: 4,
+      created: new Date(T0).toISOString(),
+      updated: new Date(T0 + 5_000).toISOString(),
+    });
+  });
+
+  it("has a minimal form of id, name and limit", ({ expect }) => {
+    const state = limitState({ limit: 7, name: "api" });
+
+    expect(state.config && minimalLimit(state.config)).toEqual({ id: LIMIT_ID, name: "api", limit: 7 });
+  });
+});
+
+describe("leaseInfos", () => {
+  it("lists live committed leases, oldest first, without reservations or dead leases", ({ expect }) => {
+    const state = limitState({ limit: 10 });
+    const newer = acquireLease(state, { slots: 1, durationMs: 60_000, id: "newer" }, T0 + 100);
+    const older = acquireLease(state, { slots: 2, durationMs: 60_000, id: "older" }, T0);
+    acquireLease(state, { slots: 1, durationMs: 50, id: "dead" }, T0);
+    reserve(state, { id: "pending", kind: "lease", slots: 1, holder: null, pendingUntil: T0 + 5_000 }, T0);
+
+    const infos = leaseInfos(state, T0 + 200);
+
+    expect(infos.map((info) => info.lease_id)).toEqual([older.id, newer.id]);
+    expect(infos[0]).toEqual({
+      lease_id: "older",
+      slots: 2,
+      holder: null,
+      acquired_at: new Date(T0).toISOString(),
+      expires_at: new Date(T0 + 60_000).toISOString(),
+    });
+  });
+});
