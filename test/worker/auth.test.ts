@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, it } from "vitest";
+import { describe, it, vi } from "vitest";
 import worker from "../../src/index";
 import { API, uniqueName } from "../helpers/api";
 
@@ -83,5 +83,18 @@ describe("auth", () => {
     const ctx = createExecutionContext();
     const response = await worker.fetch(new Request("http://gcl.test/healthz"), { ...env, ...both }, ctx);
     expect(response.status).toBe(200);
+  });
+});
+
+describe("token comparison", () => {
+  it("compares tokens with crypto.subtle.timingSafeEqual, never with ===", async ({ expect }) => {
+    const compare = vi.spyOn(crypto.subtle, "timingSafeEqual");
+    await call("POST", "/filter", `${CLIENT}-wrong`, both, {});
+    // Both configured tokens are compared against the digest of the one given, match or not.
+    expect(compare).toHaveBeenCalledTimes(2);
+    for (const [given, expected] of compare.mock.calls) {
+      expect((given as ArrayBuffer).byteLength).toBe(32);
+      expect((expected as ArrayBuffer).byteLength).toBe(32);
+    }
   });
 });
