@@ -23,6 +23,15 @@ export default defineConfig({
         },
       },
       {
+        test: {
+          name: "chaos",
+          environment: "node",
+          include: ["test/chaos/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },

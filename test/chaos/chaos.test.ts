@@ -1,0 +1,203 @@
+/**
+ * Chaos: many clients with random hold times against a real `wrangler dev` process with
+ * persistent state; the process is SIGKILLed mid-load and restarted on the same state. Then:
+ * no limit was ever over-admitted (an external check over every holder's recorded interval),
+ * leases live at the kill are still counted and renewable, leases whose holders died come back
+ * within their lease duration, and all slots are free at the end. Loopback only; bounded.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, it } from "vitest";
+import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
+
+const API_PATH = "/api/v2/concurrency_limits";
+const LIMITS = { "chaos-a": 4, "chaos-b": 3 } as const;
+type LimitName = keyof typeof LIMITS;
+const NAME_SETS: LimitName[][] = [["chaos-a"], ["chaos-b"], ["chaos-a", "chaos-b"]];
+const LOAD_LEASE_SECONDS = 3;
+const CLIENTS = 12;
+
+/** One holding as the client saw it: from the grant's arrival to the first release attempt. */
+interface Interval {
+  names: LimitName[];
+  start: number;
+  end: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const state = mkdtempSync(join(tmpdir(), "gcl-chaos-"));
+let worker: WorkerProcess | undefined;
+afterAll(async () => {
+  await worker?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+async function call(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(base + API_PATH + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The most holders any limit had at once, over intervals from every client. */
+function maxOverlap(intervals: Interval[], name: LimitName): number {
+  const edges = intervals
+    .filter((interval) => interval.names.includes(name))
+    .flatMap((interval) => [
+      { at: interval.start, delta: 1 },
+      { at: interval.end, delta: -1 },
+    ])
+    // Ends before starts at the same instant: a hand-off is not an overlap.
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let holders = 0;
+  let max = 0;
+  for (const edge of edges) {
+    holders += edge.delta;
+    max = Math.max(max, holders);
+  }
+  return max;
+}
+
+describe("a Worker killed mid-load and restarted on the same state", () => {
+  it("never over-admits, keeps live leases, reclaims dead ones and ends with every slot free", async ({ expect }) => {
+    const port = await freePort();
+    worker = await spawnWorker({ port, persistTo: state });
+    const base = worker.url;
+    for (const [name, limit] of Object.entries(LIMITS)) {
+      expect((await call(base, "POST", "/", { name, limit })).status).toBe(201);
+    }
+
+    const intervals: Interval[] = [];
+    // Long holders keep their slots across the kill; a crashed holder never comes back.
+    const longHolders = await Promise.all(
+      (NAME_SETS.slice(0, 2) as LimitName[][]).map(async (names, i) => {
+        const grant = await call(base, "POST", "/increment-with-lease", {
+          names,
+          slots: 1,
+          lease_duration: 120,
+          holder: { type: "long", id: String(i) },
+        });
+        expect(grant.status).toBe(200);
+        return { names, leaseId: grant.body.lease_id as string, start: Date.now() };
+      }),
+    );
+    const crashed = await call(base, "POST", "/increment-with-lease", {
+      names: ["chaos-b"],
+      slots: 1,
+      lease_duration: LOAD_LEASE_SECONDS,
+      holder: { type: "crashed", id: "0" },
+    });
+    expect(crashed.status).toBe(200);
+    intervals.push({ names: ["chaos-b"], start: Date.now(), end: Date.parse(crashed.body.expires_at) });
+
+    let running = true;
+    let grants = 0;
+    let refusedWhileDown = 0;
+    const client = async (id: number) => {
+      while (running) {
+        const names = NAME_SETS[Math.floor(Math.random() * NAME_SETS.length)] as LimitName[];
+        let grant: { status: number; body: { lease_id: string; expires_at: string } };
+        try {
+          grant = await call(base, "POST", "/increment-with-lease", {
+            names,
+            slots: 1,
+            wait_seconds: 1,
+            lease_duration: LOAD_LEASE_SECONDS,
+            holder: { type: "load", id: String(id) },
+          });
+        } catch {
+          // The Worker is down: the client gets no slot (fails closed) and tries again.
+          refusedWhileDown += 1;
+          await sleep(100);
+          continue;
+        }
+        if (grant.status !== 200) {
+          expect(grant.status).toBe(423);
+          continue;
+        }
+        grants += 1;
+        const start = Date.now();
+        await sleep(Math.random() * 200);
+        const releaseFrom = Date.now();
+        // Release until it is confirmed; the slots were free from the first attempt on at the
+        // earliest, and at the latest when the lease expired.
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await call(base, "POST", "/decrement-with-lease", { lease_id: grant.body.lease_id });
+            break;
+          } catch {
+            if (attempt > 150) {
+              break;
+            }
+            await sleep(100);
+          }
+        }
+        intervals.push({ names, start, end: Math.min(releaseFrom, Date.parse(grant.body.expires_at)) });
+      }
+    };
+    const clients = Array.from({ length: CLIENTS }, (_, i) => client(i));
+
+    await sleep(1_500);
+    const grantsBeforeKill = grants;
+    await worker.kill();
+    const killedAt = Date.now();
+    await sleep(300);
+    worker = await spawnWorker({ port, persistTo: state });
+    const restartedAt = Date.now();
+
+    // Leases live at the kill are still counted and can be renewed.
+    for (const holder of longHolders) {
+      for (const name of holder.names) {
+        const leases = (await call(base, "GET", `/${name}/leases`)).body.leases as { lease_id: string }[];
+        expect(leases.map((lease) => lease.lease_id)).toContain(holder.leaseId);
+      }
+      expect((await call(base, "POST", `/leases/${holder.leaseId}/renew`, { lease_duration: 120 })).status).toBe(204);
+    }
+
+    await sleep(1_500);
+    running = false;
+    await Promise.all(clients);
+    expect(grantsBeforeKill).toBeGreaterThan(0);
+    expect(grants).toBeGreaterThan(grantsBeforeKill);
+    expect(restartedAt).toBeGreaterThan(killedAt);
+    expect(refusedWhileDown).toBeGreaterThan(0);
+
+    // The crashed holder's lease comes back within its duration (plus alarm latency).
+    const crashedExpiresAt = Date.parse(crashed.body.expires_at);
+    for (;;) {
+      const leases = (await call(base, "GET", "/chaos-b/leases")).body.leases as { lease_id: string }[];
+      if (!leases.some((lease) => lease.lease_id === crashed.body.lease_id)) {
+        break;
+      }
+      expect(Date.now()).toBeLessThan(crashedExpiresAt + 5_000);
+      await sleep(100);
+    }
+
+    for (const holder of longHolders) {
+      intervals.push({ names: holder.names, start: holder.start, end: Date.now() });
+      expect((await call(base, "POST", "/decrement-with-lease", { lease_id: holder.leaseId })).status).toBe(204);
+    }
+
+    for (const name of Object.keys(LIMITS) as LimitName[]) {
+      expect(maxOverlap(intervals, name)).toBeLessThanOrEqual(LIMITS[name]);
+    }
+    // Grants whose answer was lost in the kill expire within one lease: then every slot is free.
+    const settleBy = Date.now() + (LOAD_LEASE_SECONDS + 5) * 1000;
+    for (const name of Object.keys(LIMITS) as LimitName[]) {
+      for (;;) {
+        const record = (await call(base, "GET", `/${name}`)).body;
+        const leases = (await call(base, "GET", `/${name}/leases`)).body;
+        if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
+          break;
+        }
+        expect(Date.now()).toBeLessThan(settleBy);
+        await sleep(100);
+      }
+    }
+  }, 120_000);
+});

@@ -1,0 +1,105 @@
+/**
+ * Runs the Worker as a real `wrangler dev` process (workerd underneath) with a persistent state
+ * directory, in its own process group, so a test can SIGKILL it mid-load and start it again on
+ * the same state. Loopback only. Used by the chaos suite.
+ */
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+
+export interface WorkerProcess {
+  url: string;
+  /** Kills the whole process group (wrangler and workerd) at once, like a crash. */
+  kill(): Promise<void>;
+  /** Stops the process group gracefully. */
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (the OS picks it; it is released before wrangler binds it). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      resolve();
+    } else {
+      child.once("exit", () => resolve());
+    }
+  });
+}
+
+export async function spawnWorker(options: { port: number; persistTo: string }): Promise<WorkerProcess> {
+  const root = join(import.meta.dirname, "..", "..");
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(options.port),
+      "--persist-to",
+      options.persistTo,
+      "--var",
+      "GCL_ALLOW_ANONYMOUS:true",
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    {
+      cwd: root,
+      detached: true,
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    },
+  );
+  const url = `http://127.0.0.1:${options.port}`;
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-(child.pid as number), signal);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  const giveUpAt = Date.now() + 60_000;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) {
+        break;
+      }
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() > giveUpAt) {
+      signalGroup("SIGKILL");
+      throw new Error(`wrangler dev did not come up on ${url}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    async kill() {
+      signalGroup("SIGKILL");
+      await exited(child);
+    },
+    async stop() {
+      signalGroup("SIGTERM");
+      const timer = setTimeout(() => signalGroup("SIGKILL"), 5_000);
+      await exited(child);
+      clearTimeout(timer);
+    },
+  };
+}
