@@ -1,11 +1,12 @@
 /**
- * The Worker's HTTP app: the API routes, `/healthz`, `/openapi.json`, and the one error handler
- * that turns every failure into `{detail, code}` JSON with the right status. Nothing answers 500
- * to bad input: a 500 means a bug, and is logged.
+ * The Worker's HTTP app: the API routes, `/healthz`, `/openapi.json`, the dashboard at `/`, and
+ * the one error handler that turns every failure into `{detail, code}` JSON with the right status.
+ * Nothing answers 500 to bad input: a 500 means a bug, and is logged.
  */
 
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
+import { dashboardRoutes } from "./dashboard";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
@@ -29,6 +30,7 @@ export function createApp(): App {
   const app: App = new OpenAPIHono<AppEnv>();
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  dashboardRoutes(app);
   slotRoutes(app);
   limitRoutes(app);
 
