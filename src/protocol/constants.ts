@@ -15,6 +15,8 @@ export const MAX_WAIT_SECONDS = 60;
 export const MAX_NAMES = 32;
 /** Longest limit name. */
 export const MAX_NAME_LENGTH = 200;
+/** Longest holder `type` (a holder's `id` may be as long as a name). */
+export const MAX_HOLDER_TYPE_LENGTH = 100;
 /** Largest page of `POST /filter` (Prefect's default API limit). */
 export const MAX_PAGE_SIZE = 200;
 /** Largest request body the API reads. */

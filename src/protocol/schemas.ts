@@ -6,6 +6,7 @@
 
 import { z } from "@hono/zod-openapi";
 import {
+  MAX_HOLDER_TYPE_LENGTH,
   MAX_LEASE_SECONDS,
   MAX_NAME_LENGTH,
   MAX_NAMES,
@@ -45,7 +46,7 @@ const Names = z.array(LimitName).max(MAX_NAMES, `must list at most ${MAX_NAMES} 
 const LeaseSeconds = z.number().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS);
 const WaitSeconds = z.number().min(0).max(MAX_WAIT_SECONDS);
 const Mode = z.enum(["concurrency", "rate_limit"]);
-const Holder = z.strictObject({ type: z.string().min(1).max(100), id: z.string().min(1).max(MAX_NAME_LENGTH) });
+const Holder = z.strictObject({ type: z.string().min(1).max(MAX_HOLDER_TYPE_LENGTH), id: z.string().min(1).max(MAX_NAME_LENGTH) });
 const Timestamp = z.string().openapi({ format: "date-time" });
 
 // ── Requests ──
