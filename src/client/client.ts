@@ -87,12 +87,13 @@ export function createClient(options: ClientOptions = {}): GclClient {
       {
         path: "/increment-with-lease",
         names: sorted,
-        body: (waitSeconds) => ({
+        body: (waitSeconds, requestId) => ({
           names: sorted,
           slots: settings.occupy,
           mode: "concurrency",
           lease_duration: settings.leaseDuration,
           wait_seconds: waitSeconds,
+          request_id: requestId,
           ...(settings.holder === undefined ? {} : { holder: settings.holder }),
         }),
       },
@@ -139,7 +140,13 @@ export function createClient(options: ClientOptions = {}): GclClient {
         {
           path: "/increment",
           names: sorted,
-          body: (waitSeconds) => ({ names: sorted, slots: settings.occupy, mode: "rate_limit", wait_seconds: waitSeconds }),
+          body: (waitSeconds, requestId) => ({
+            names: sorted,
+            slots: settings.occupy,
+            mode: "rate_limit",
+            wait_seconds: waitSeconds,
+            request_id: requestId,
+          }),
         },
         settings,
       );

@@ -17,8 +17,8 @@ export interface SlotRequest {
   path: "/increment" | "/increment-with-lease";
   /** Sorted, de-duplicated names. */
   names: readonly string[];
-  /** The request body for one attempt. */
-  body(waitSeconds: number): Record<string, unknown>;
+  /** The request body for one try; `requestId` lets the client withdraw it (`POST /cancel`). */
+  body(waitSeconds: number, requestId: string): Record<string, unknown>;
 }
 
 /** Backoff for a 423 that came without a usable `Retry-After` (never from this server). */
@@ -42,6 +42,8 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
     signal?.throwIfAborted();
     let waitSeconds = waitFor(deadline, maxRetries);
     let sentAt = Date.now();
+    /** The request ids of this attempt's tries; a try that got no answer may still be in line. */
+    const tries: string[] = [];
     let answer: HttpAnswer;
     try {
       answer = await http.send("POST", request.path, {
@@ -49,13 +51,17 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         body: () => {
           waitSeconds = waitFor(deadline, maxRetries);
           sentAt = Date.now();
-          return request.body(waitSeconds);
+          const requestId = crypto.randomUUID();
+          tries.push(requestId);
+          return request.body(waitSeconds, requestId);
         },
         signal,
         extraTimeoutMs: waitSeconds * 1000,
         deadline,
       });
     } catch (error) {
+      // Aborted or unreachable: a try may be waiting in line, or granted, with nobody to take it.
+      withdraw(http, names, tries);
       if (!(error instanceof UnreachableError)) {
         throw error;
       }
@@ -67,6 +73,7 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         { names, cause: error },
       );
     }
+    withdraw(http, names, tries.slice(0, -1));
     if (answer.status === 200) {
       return answer.body;
     }
@@ -96,6 +103,16 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         throw timedOut();
       }
     }
+  }
+}
+
+/**
+ * Asks the service to withdraw tries that got no answer: their place in line, or a grant that
+ * never arrived. Best effort and not awaited: if it fails, a waiter times out and a lease expires.
+ */
+function withdraw(http: Http, names: readonly string[], requestIds: readonly string[]): void {
+  for (const requestId of requestIds) {
+    void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
   }
 }
 

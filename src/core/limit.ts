@@ -371,6 +371,32 @@ export function cancelReservation(state: LimitState, id: string): void {
   }
 }
 
+/** Whether row or waiter `id` belongs to the request `nonce` (its reservation, or its lease `<nonce>.…`). */
+export function belongsTo(id: string, nonce: string): boolean {
+  return id === nonce || id.startsWith(`${nonce}.`);
+}
+
+/**
+ * Gives back whatever the request `nonce` holds here: a pending reservation is dropped, a granted
+ * lease released. Used when a request is abandoned (its client went away or cancelled it), so a
+ * grant nobody will receive does not hold slots until it expires. True when anything was held.
+ */
+export function withdraw(state: LimitState, nonce: string, now: number): boolean {
+  let held = false;
+  for (const [id, lease] of [...state.leases]) {
+    if (!belongsTo(id, nonce)) {
+      continue;
+    }
+    if (lease.pending) {
+      cancelReservation(state, id);
+      held = true;
+    } else {
+      held = release(state, id, now) || held;
+    }
+  }
+  return held;
+}
+
 // ── Holding: release, renew, decrement ──
 
 /** Releases a live lease (idempotent: false when it is already gone). */

@@ -13,7 +13,7 @@
 
 import { DurableObject } from "cloudflare:workers";
 import {
-  cancelReservation,
+  belongsTo,
   checkAdmission,
   commitReservation,
   createLimit,
@@ -33,6 +33,7 @@ import {
   renew,
   reserve,
   updateLimit,
+  withdraw,
 } from "../core/limit";
 import type { Holder, LimitConfig, LimitState, ReservationKind } from "../core/state";
 import { leaseInfos, limitRecord, minimalLimit } from "../core/views";
@@ -55,7 +56,7 @@ export type AcquireOutcome =
   | { status: "granted"; limit: MinimalLimit; fencingToken: number | null; expiresAt: number | null }
   | { status: "reserved"; limit: MinimalLimit }
   | { status: "missing" }
-  | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay" }
+  | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay" | "request_id_in_use" }
   | { status: "locked"; retryAfterSeconds: number };
 
 /** How long a waiter's grant stays reserved for the Worker to commit it. */
@@ -143,6 +144,10 @@ export class LimitObject extends DurableObject<Env> {
   ): Promise<AcquireOutcome> {
     const now = this.now();
     const state = this.#state;
+    if (state.leases.has(call.id) || this.#waiters.has(call.id)) {
+      // A client-chosen request_id used twice: granting again would overwrite the first grant.
+      return this.#finish({ status: "invalid", code: "request_id_in_use" });
+    }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
       return this.#finish(grantNow(now));
@@ -150,7 +155,7 @@ export class LimitObject extends DurableObject<Env> {
     if (admission.status !== "full") {
       return this.#finish(admission);
     }
-    if (waitMs <= 0 || this.#waiters.has(call.id)) {
+    if (waitMs <= 0) {
       return this.#finish(refuse(state, call.slots, now, this.random));
     }
     const outcome = new Promise<AcquireOutcome>((resolve) => {
@@ -192,16 +197,18 @@ export class LimitObject extends DurableObject<Env> {
   }
 
   /**
-   * Undo a reservation (another name of the request was refused) or abandon a wait (its client
-   * went away): either way nothing stays held under `id`.
+   * Gives back everything of request `nonce` here: its place in line, its reservation, or the
+   * lease it was granted. Called when a request is refused elsewhere, or abandoned by its client.
    */
-  async cancel(id: string): Promise<void> {
-    cancelReservation(this.#state, id);
-    const waiter = this.#waiters.get(id);
-    if (waiter && dequeue(this.#state, id)) {
-      this.#waiters.delete(id);
-      clearTimeout(waiter.timer);
-      waiter.resolve({ status: "locked", retryAfterSeconds: 0 });
+  async cancel(nonce: string): Promise<void> {
+    withdraw(this.#state, nonce, this.now());
+    for (const waiter of [...this.#state.queue]) {
+      const pending = this.#waiters.get(waiter.id);
+      if (belongsTo(waiter.id, nonce) && pending && dequeue(this.#state, waiter.id)) {
+        this.#waiters.delete(waiter.id);
+        clearTimeout(pending.timer);
+        pending.resolve({ status: "locked", retryAfterSeconds: 0 });
+      }
     }
     return this.#finish(undefined);
   }

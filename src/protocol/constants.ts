@@ -23,5 +23,7 @@ export const MAX_PAGE_SIZE = 200;
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Largest `limit`, `slots` and `active_slots`: beyond this, integers stop being exact doubles. */
 export const MAX_SLOTS = 1_000_000_000;
+/** A client-chosen `request_id`: letters, digits, `-` and `_` (it becomes part of lease ids). */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */
 export const NAME_PATTERN = /^[^/%&><]+$/;

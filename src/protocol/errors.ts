@@ -17,6 +17,7 @@ export const STATUS_BY_CODE = {
   route_not_found: 404,
   method_not_allowed: 405,
   already_exists: 409,
+  request_id_in_use: 409,
   lease_not_found: 410,
   payload_too_large: 413,
   locked: 423,

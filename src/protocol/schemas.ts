@@ -15,8 +15,10 @@ import {
   MAX_WAIT_SECONDS,
   MIN_LEASE_SECONDS,
   NAME_PATTERN,
+  REQUEST_ID_PATTERN,
 } from "./constants";
 import type {
+  CancelBody,
   CreateLimitBody,
   DecrementBody,
   FilterBody,
@@ -47,6 +49,7 @@ const LeaseSeconds = z.number().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS);
 const WaitSeconds = z.number().min(0).max(MAX_WAIT_SECONDS);
 const Mode = z.enum(["concurrency", "rate_limit"]);
 const Holder = z.strictObject({ type: z.string().min(1).max(MAX_HOLDER_TYPE_LENGTH), id: z.string().min(1).max(MAX_NAME_LENGTH) });
+const RequestId = z.string().regex(REQUEST_ID_PATTERN, "must be 1-64 of A-Z a-z 0-9 - _");
 const Timestamp = z.string().openapi({ format: "date-time" });
 
 // ── Requests ──
@@ -86,6 +89,7 @@ const incrementFields = {
   slots: RequestedSlots,
   mode: Mode.optional(),
   wait_seconds: WaitSeconds.optional(),
+  request_id: RequestId.optional(),
 };
 
 export const IncrementSchema = z.object(incrementFields).openapi("Increment") satisfies z.ZodType<IncrementBody>;
@@ -99,6 +103,10 @@ export const DecrementSchema = z
   .openapi("Decrement") satisfies z.ZodType<DecrementBody>;
 
 export const DecrementWithLeaseSchema = z.object({ lease_id: z.string().min(1) }).openapi("DecrementWithLease");
+
+export const CancelSchema = z
+  .object({ names: Names, request_id: RequestId })
+  .openapi("Cancel") satisfies z.ZodType<CancelBody>;
 
 export const RenewSchema = z
   .object({ lease_duration: LeaseSeconds.optional() })

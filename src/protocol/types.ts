@@ -52,6 +52,16 @@ export interface IncrementBody {
   mode?: AcquireMode;
   /** Seconds to wait inside the limit objects for slots, 0–60. @default 0 */
   wait_seconds?: number;
+  /**
+   * An id of the client's choosing (1–64 of `A-Z a-z 0-9 - _`), so that `POST /cancel` can
+   * withdraw the request while it waits, or the grant its client never received.
+   */
+  request_id?: string;
+}
+
+export interface CancelBody {
+  names: string[];
+  request_id: string;
 }
 
 export interface IncrementWithLeaseBody extends IncrementBody {

@@ -21,6 +21,8 @@ export interface SlotRequest {
   kind: "lease" | "increment";
   leaseMs: number;
   holder: Holder | null;
+  /** The client's id for this request (`request_id`), so it can withdraw it; else a random one. */
+  requestId?: string | undefined;
 }
 
 export type SlotResult =
@@ -32,12 +34,20 @@ export type SlotResult =
       expiresAt: number;
     }
   | { status: "locked"; retryAfterSeconds: number }
-  | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay"; name: string };
+  | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay" | "request_id_in_use"; name: string };
 
 type Refusal = Extract<AcquireOutcome, { status: "locked" | "invalid" }>;
 
 function refused(outcome: Refusal, name: string): SlotResult {
   return outcome.status === "locked" ? outcome : { status: "invalid", code: outcome.code, name };
+}
+
+/**
+ * Withdraws request `nonce` from every limit it names: its places in line, its reservations and
+ * any lease it was granted (`POST /cancel`, a client that went away, a commit that failed).
+ */
+export async function withdrawRequest(env: Env, names: readonly string[], nonce: string): Promise<void> {
+  await Promise.all(normalizeNames(names).map((name) => env.LIMITS.getByName(name).cancel(nonce)));
 }
 
 /** Sorted, de-duplicated names: the order every multi-name request takes its limits in. */
@@ -57,7 +67,7 @@ export interface WaitOptions {
 
 export async function acquireSlots(env: Env, request: SlotRequest, wait: WaitOptions = { waitMs: 0 }): Promise<SlotResult> {
   const names = normalizeNames(request.names);
-  const nonce = crypto.randomUUID();
+  const nonce = request.requestId ?? crypto.randomUUID();
   const [only] = names;
   // A single name's reservation id is its lease id, so one id undoes either.
   const id = names.length === 1 && only !== undefined ? encodeLeaseId(nonce, [only]) : nonce;
@@ -69,31 +79,16 @@ export async function acquireSlots(env: Env, request: SlotRequest, wait: WaitOpt
     leaseMs: request.leaseMs,
     holder: request.holder,
   };
-  let leaseId: string | null = null;
-  const giveBack = () =>
-    Promise.all(
-      names.map(async (name) => {
-        const stub = env.LIMITS.getByName(name);
-        await stub.cancel(id);
-        if (leaseId !== null && request.kind === "lease") {
-          await stub.release(leaseId);
-        }
-      }),
-    );
+  // Everything this request holds or waits for, anywhere, is keyed by its nonce.
   const onAbort = () => {
-    const undone = giveBack().catch(() => undefined);
+    const undone = withdrawRequest(env, names, nonce).catch(() => undefined);
     wait.waitUntil?.(undone);
   };
   wait.signal?.addEventListener("abort", onAbort);
   try {
-    const result =
-      names.length === 1 && only !== undefined
-        ? await acquireOne(env, only, call, nonce, wait)
-        : await acquireMany(env, names, call, wait);
-    if (result.status === "granted") {
-      leaseId = result.leaseId;
-    }
-    return result;
+    return names.length === 1 && only !== undefined
+      ? await acquireOne(env, only, call, nonce, wait)
+      : await acquireMany(env, names, call, wait);
   } finally {
     wait.signal?.removeEventListener("abort", onAbort);
   }
@@ -133,13 +128,7 @@ async function acquireMany(env: Env, names: string[], call: AcquireCall, wait: W
   if (commits.some((commit) => commit.status === "gone")) {
     // A reservation outlived its pending expiry (or its limit was deleted) before the commit:
     // undo every part so no partial holding remains, and let the client try again at once.
-    await Promise.all(
-      reserved.map(async ({ name }) => {
-        const stub = env.LIMITS.getByName(name);
-        await stub.cancel(call.id);
-        await stub.release(leaseId);
-      }),
-    );
+    await withdrawRequest(env, names, call.id);
     return { status: "locked", retryAfterSeconds: 0.001 };
   }
   const expiries = commits.flatMap((commit) =>
@@ -169,7 +158,7 @@ async function acquireOne(
   if (outcome.status === "reserved") {
     // Granted after waiting: commit only if the client is still there to receive it.
     if (wait.signal?.aborted) {
-      await stub.cancel(call.id);
+      await stub.cancel(nonce);
       return { status: "locked", retryAfterSeconds: 0 };
     }
     const commit = await stub.commit(call.id, call.leaseMs, call.id);

@@ -8,6 +8,7 @@ import { decodeLeaseId } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
 import { DETAIL, GclError } from "../protocol/errors";
 import {
+  CancelSchema,
   DecrementSchema,
   DecrementWithLeaseSchema,
   IncrementSchema,
@@ -17,7 +18,14 @@ import {
   RenewSchema,
 } from "../protocol/schemas";
 import type { LeaseGrant, MinimalLimit } from "../protocol/types";
-import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult, type WaitOptions } from "./acquisition";
+import {
+  acquireSlots,
+  normalizeNames,
+  type SlotRequest,
+  type SlotResult,
+  type WaitOptions,
+  withdrawRequest,
+} from "./acquisition";
 import { type App, type AppContext, defineRoute } from "./define";
 
 /** Turns a refusal into the error the route answers with. */
@@ -25,9 +33,14 @@ function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
   if (result.status === "locked") {
     return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
   }
-  return result.code === "slots_exceed_limit"
-    ? new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit)
-    : new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+  switch (result.code) {
+    case "slots_exceed_limit":
+      return new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit);
+    case "rate_limit_without_decay":
+      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+    case "request_id_in_use":
+      return new GclError("request_id_in_use", `request_id is already in use on '${result.name}': use a new one per request`);
+  }
 }
 
 /** How long a request may wait in line, and how to give back what its vanished client won't get. */
@@ -74,6 +87,7 @@ export function slotRoutes(app: App): void {
         kind: "increment",
         leaseMs: 0,
         holder: null,
+        requestId: body.request_id,
       };
       const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
@@ -102,6 +116,7 @@ export function slotRoutes(app: App): void {
         kind: "lease",
         leaseMs: (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000,
         holder: body.holder ?? null,
+        requestId: body.request_id,
       };
       const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
@@ -150,6 +165,22 @@ export function slotRoutes(app: App): void {
     },
     async (c, body) => {
       await releaseLease(c.env, body.lease_id, leaseNames(body.lease_id));
+      return c.body(null, 204);
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "post",
+      path: "/cancel",
+      summary: "Withdraw a request by its request_id: its place in line, or the grant it never received",
+      role: "client",
+      body: CancelSchema,
+      success: { status: 204, description: "Withdrawn (also when there was nothing to withdraw)" },
+    },
+    async (c, body) => {
+      await withdrawRequest(c.env, body.names, body.request_id);
       return c.body(null, 204);
     },
   );

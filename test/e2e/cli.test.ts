@@ -604,6 +604,10 @@ describe("gcl run", () => {
       expect(await done).toBe(130);
       expect(io.children).toEqual([]);
       expect(io.stderr.text).toContain("Stopped by SIGINT while waiting for slots");
+      // The local dev server does not see the dropped connection; the client withdraws the wait.
+      await vi.waitFor(async () => expect((await client.limits.leases(name)).waiting).toBe(0), WAIT);
+      await held.release();
+      expect((await client.limits.get(name)).active_slots).toBe(0);
     } finally {
       await held.release();
     }

@@ -31,6 +31,7 @@ const clientRoutes: [string, string, unknown][] = [
   ["POST", "/decrement", { names: ["x"], slots: 1 }],
   ["POST", "/decrement-with-lease", { lease_id: "x" }],
   ["POST", "/leases/x/renew", {}],
+  ["POST", "/cancel", { names: ["x"], request_id: "r1" }],
 ];
 const adminRoutes: [string, string, unknown][] = [
   ["POST", "/", { name: "x", limit: 1 }],

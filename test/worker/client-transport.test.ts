@@ -154,6 +154,7 @@ describe("waiting", () => {
       mode: "concurrency",
       lease_duration: 60,
       wait_seconds: 60,
+      request_id: expect.stringMatching(/^[A-Za-z0-9_-]{1,64}$/),
       holder: { type: "job", id: "7" },
     });
     expect(slot.fencingTokens).toEqual({ db: 7 });

@@ -232,6 +232,7 @@ describe("everything else", () => {
         "POST /increment-with-lease",
         "POST /decrement",
         "POST /decrement-with-lease",
+        "POST /cancel",
         "POST /leases/{lease_id}/renew",
         "GET /{id_or_name}/leases",
       ].sort(),

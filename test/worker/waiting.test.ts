@@ -196,3 +196,41 @@ describe("waiting in line (wait_seconds)", () => {
     expect((await takeLease([name])).status).toBe(200);
   });
 });
+
+describe("withdrawing a request (POST /cancel)", () => {
+  it("takes a waiting request out of line by its request_id; it is answered 423", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    await takeLease([name]);
+    const { response: waiter } = await joinLine(name, { names: [name], slots: 1, wait_seconds: 30, request_id: "wait-1" });
+    expect((await api("POST", "/cancel", { names: [name], request_id: "wait-1" })).status).toBe(204);
+    expect((await waiter).status).toBe(423);
+    expect(await waitingOn(name)).toBe(0);
+  });
+
+  it("releases a grant whose client never received it, on every limit it names", async ({ expect }) => {
+    const a = uniqueName("a");
+    const b = uniqueName("b");
+    await createLimit(a, 1);
+    await createLimit(b, 1);
+    expect((await takeLease([a, b], 1, { request_id: "multi-1" })).status).toBe(200);
+    expect((await takeLease([a], 1, { request_id: "single-1" })).status).toBe(423);
+    await api("POST", "/cancel", { names: [a, b], request_id: "multi-1" });
+    expect([await activeSlots(a), await activeSlots(b)]).toEqual([0, 0]);
+    // Cancelling what is already gone, or was never there, is a no-op.
+    expect((await api("POST", "/cancel", { names: [a, b, uniqueName()], request_id: "multi-1" })).status).toBe(204);
+  });
+
+  it("refuses a request_id still in use on a limit (409), and malformed ones (422)", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 5);
+    expect((await takeLease([name], 1, { request_id: "same" })).status).toBe(200);
+    const again = await takeLease([name], 1, { request_id: "same" });
+    expect(again.status).toBe(409);
+    expect(again.body.code).toBe("request_id_in_use");
+    expect(await activeSlots(name)).toBe(1);
+    for (const requestId of ["has.dot", "", "x".repeat(65), "spa ce"]) {
+      expect((await takeLease([name], 1, { request_id: requestId })).status).toBe(422);
+    }
+  });
+});
