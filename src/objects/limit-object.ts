@@ -6,9 +6,9 @@
  *
  * Waiting (DESIGN §3.6): a request that may wait joins the object's FIFO queue and its call stays
  * open. Every change that can free capacity (release, expiry, decrement, settings, delete, and a
- * timer at the exact moment decay has made room) hands slots to the head of the line at once. A
- * waiter is granted a short reservation, not a lease: the Worker commits it once it knows its
- * client is still there, so a grant nobody receives comes back by itself.
+ * timer at the exact moment decay has made room) hands slots to the head of the line at once: a
+ * single-name waiter gets its lease or slots, a multi-name one its reservation. A request whose
+ * client went away is withdrawn with `cancel(nonce)`, grant included.
  */
 
 import { DurableObject } from "cloudflare:workers";
@@ -59,12 +59,9 @@ export type AcquireOutcome =
   | { status: "invalid"; code: "slots_exceed_limit" | "rate_limit_without_decay" | "request_id_in_use" }
   | { status: "locked"; retryAfterSeconds: number };
 
-/** How long a waiter's grant stays reserved for the Worker to commit it. */
-const WAKE_RESERVATION_MS = 10_000;
-
 interface PendingWaiter {
-  /** Grants the waiter's slots as a reservation (after `readyHead` said it fits). */
-  reserve(now: number): AcquireOutcome;
+  /** Grants the waiter what it asked for (after `readyHead` said it fits). */
+  grant(now: number): AcquireOutcome;
   resolve(outcome: AcquireOutcome): void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -97,11 +94,10 @@ export class LimitObject extends DurableObject<Env> {
 
   /**
    * Admission and grant in one call: the hot path of a single-name request. With `waitMs`, a
-   * request that cannot be admitted waits in line; when its turn comes it is answered with a
-   * reservation (`reserved`) that the Worker must `commit`.
+   * request that cannot be admitted waits in line and is granted when its turn comes.
    */
   async acquire(call: AcquireCall, waitMs = 0): Promise<AcquireOutcome> {
-    return this.#admitOrWait(call, waitMs, (now) => this.#grant(call, now), WAKE_RESERVATION_MS);
+    return this.#admitOrWait(call, waitMs, (now) => this.#grant(call, now));
   }
 
   /**
@@ -109,7 +105,7 @@ export class LimitObject extends DurableObject<Env> {
    * waiting in line up to `waitMs` for them.
    */
   async reserve(call: AcquireCall & { pendingUntil: number }, waitMs = 0): Promise<AcquireOutcome> {
-    return this.#admitOrWait(call, waitMs, (now) => this.#reserve(call, call.pendingUntil, now), call.pendingUntil);
+    return this.#admitOrWait(call, waitMs, (now) => this.#reserve(call, call.pendingUntil, now));
   }
 
   #grant(call: AcquireCall, now: number): AcquireOutcome {
@@ -132,16 +128,8 @@ export class LimitObject extends DurableObject<Env> {
     return { status: "reserved", limit: minimalLimit(this.#state.config as LimitConfig) };
   }
 
-  /**
-   * Admits now with `grantNow`, or queues the call for up to `waitMs`; a waiter whose turn comes
-   * is reserved until `now + wakeReservationMs` (single name) or its request's `pendingUntil`.
-   */
-  async #admitOrWait(
-    call: AcquireCall,
-    waitMs: number,
-    grantNow: (now: number) => AcquireOutcome,
-    reservedUntil: number,
-  ): Promise<AcquireOutcome> {
+  /** Grants the call now, or queues it for up to `waitMs` and grants it when its turn comes. */
+  async #admitOrWait(call: AcquireCall, waitMs: number, grant: (now: number) => AcquireOutcome): Promise<AcquireOutcome> {
     const now = this.now();
     const state = this.#state;
     if (state.leases.has(call.id) || this.#waiters.has(call.id)) {
@@ -150,7 +138,7 @@ export class LimitObject extends DurableObject<Env> {
     }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
-      return this.#finish(grantNow(now));
+      return this.#finish(grant(now));
     }
     if (admission.status !== "full") {
       return this.#finish(admission);
@@ -161,7 +149,7 @@ export class LimitObject extends DurableObject<Env> {
     const outcome = new Promise<AcquireOutcome>((resolve) => {
       enqueue(state, { id: call.id, slots: call.slots, mode: call.mode });
       this.#waiters.set(call.id, {
-        reserve: (at) => this.#reserve(call, Math.max(reservedUntil, at + WAKE_RESERVATION_MS), at),
+        grant,
         resolve,
         timer: setTimeout(() => void this.#timeOut(call.id, call.slots), waitMs),
       });
@@ -298,7 +286,7 @@ export class LimitObject extends DurableObject<Env> {
       }
       clearTimeout(waiter.timer);
       const { decision } = head;
-      waiter.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.reserve(now) : decision);
+      waiter.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.grant(now) : decision);
     }
     if (this.#decayTimer !== null) {
       clearTimeout(this.#decayTimer);
@@ -323,7 +311,7 @@ export class LimitObject extends DurableObject<Env> {
     // Reads expire dead rows too; their deletion is persisted like any other change.
     this.#store.persist(state);
     const wanted = this.#alarmAt === null ? earliestExpiry(state) : state.nextExpiryAt;
-    if (wanted !== null && Number.isFinite(wanted) && (this.#alarmAt === null || wanted < this.#alarmAt)) {
+    if (wanted !== null && Number.isFinite(wanted) && (this.#alarmAt === null || wanted + 1 < this.#alarmAt)) {
       // A row is dead only once `now > expiresAt`, so the alarm fires one millisecond after.
       this.#alarmAt = wanted + 1;
       await this.ctx.storage.setAlarm(this.#alarmAt);

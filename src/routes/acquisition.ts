@@ -154,18 +154,11 @@ async function acquireOne(
   wait: WaitOptions,
 ): Promise<SlotResult> {
   const stub = env.LIMITS.getByName(name);
-  let outcome: AcquireOutcome = await stub.acquire(call, wait.waitMs);
-  if (outcome.status === "reserved") {
-    // Granted after waiting: commit only if the client is still there to receive it.
-    if (wait.signal?.aborted) {
-      await stub.cancel(nonce);
-      return { status: "locked", retryAfterSeconds: 0 };
-    }
-    const commit = await stub.commit(call.id, call.leaseMs, call.id);
-    outcome =
-      commit.status === "granted"
-        ? { status: "granted", limit: outcome.limit, fencingToken: commit.fencingToken, expiresAt: commit.expiresAt }
-        : { status: "locked", retryAfterSeconds: 0.001 };
+  const outcome = await stub.acquire(call, wait.waitMs);
+  if (outcome.status === "granted" && wait.signal?.aborted) {
+    // Granted after the client went away: give it back rather than answer nobody.
+    await stub.cancel(nonce);
+    return { status: "locked", retryAfterSeconds: 0 };
   }
   switch (outcome.status) {
     case "granted":
@@ -184,6 +177,8 @@ async function acquireOne(
         leaseId: encodeLeaseId(nonce, []),
         expiresAt: Date.now() + call.leaseMs,
       };
+    case "reserved":
+      throw new Error("acquire grants; only reserve answers with a reservation");
     default:
       return refused(outcome, name);
   }
