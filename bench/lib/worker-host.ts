@@ -1,0 +1,159 @@
+/**
+ * Builds the bench Worker (`bench/worker.ts`: the production app plus the floor route) with
+ * `wrangler deploy --dry-run`, and runs the bundle on workerd through Miniflare with SQLite
+ * storage persisted to a temporary directory. Requests go to a direct socket on the user Worker
+ * (`unsafeDirectSockets`), which skips Miniflare's own entry Worker: the least overhead workerd
+ * allows locally, and the same for the floor and the real routes.
+ */
+
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { childPids, cpuSeconds } from "./proc.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const benchDir = dirname(here);
+export const rootDir = dirname(benchDir);
+
+const require = createRequire(import.meta.url);
+/** Miniflare 5 is a prerelease: use the copy wrangler itself depends on. */
+const wranglerRequire = createRequire(require.resolve("wrangler/package.json"));
+
+export interface WorkerHost {
+  /** Base URL of the Worker's direct socket, without a trailing slash. */
+  url: string;
+  /** Where the bundle (and its source map) is, until `stop()`. */
+  bundleDir: string;
+  /** The inspector's base URL, when asked for. */
+  inspectorUrl?: string;
+  versions: { wrangler: string; miniflare: string; workerd: string };
+  /**
+   * CPU time (user + system, all threads) the workerd process has used so far, in seconds; null
+   * where /proc cannot tell (not Linux). Less sensitive than wall time to what else the machine runs.
+   */
+  cpuSeconds(): number | null;
+  /** Bundle build time, Miniflare start time (ms). */
+  timings: { buildMs: number; startMs: number };
+  stop(): Promise<void>;
+}
+
+/** Module types by extension, as wrangler's default module rules give them. */
+const MODULE_TYPES: Record<string, "ESModule" | "Text" | "Data" | "CompiledWasm"> = {
+  js: "ESModule",
+  mjs: "ESModule",
+  html: "Text",
+  txt: "Text",
+  sql: "Text",
+  bin: "Data",
+  wasm: "CompiledWasm",
+};
+
+/** Every module wrangler wrote (the entry first), so imports of HTML, text or WASM resolve. */
+async function bundleModules(outdir: string): Promise<{ type: "ESModule" | "Text" | "Data" | "CompiledWasm"; path: string }[]> {
+  const modules = [{ type: "ESModule" as const, path: join(outdir, "worker.js") }];
+  for (const file of (await readdir(outdir)).sort()) {
+    const type = MODULE_TYPES[file.split(".").pop() ?? ""];
+    if (file !== "worker.js" && type !== undefined) {
+      modules.push({ type, path: join(outdir, file) } as (typeof modules)[number]);
+    }
+  }
+  return modules;
+}
+
+async function packageVersion(resolve: NodeJS.Require, name: string): Promise<string> {
+  const path = resolve.resolve(`${name}/package.json`);
+  return (JSON.parse(await readFile(path, "utf8")) as { version: string }).version;
+}
+
+/** Runs `wrangler deploy --dry-run` on Node 24 (this process's Node); rejects with its output. */
+function build(outdir: string): Promise<void> {
+  const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [wranglerBin, "deploy", "--dry-run", "--config", join(benchDir, "wrangler.bench.toml"), "--outdir", outdir],
+      {
+        cwd: rootDir,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`wrangler deploy --dry-run failed (exit ${code}):\n${output}`)),
+    );
+  });
+}
+
+export interface WorkerOptions {
+  /** Opens workerd's inspector on this port (0: any free one); `WorkerHost.inspectorUrl` then says where. */
+  inspectorPort?: number;
+}
+
+export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHost> {
+  const outdir = await mkdtemp(join(tmpdir(), "edge-gcl-bench-bundle-"));
+  const persist = await mkdtemp(join(tmpdir(), "edge-gcl-bench-state-"));
+  const cleanup = () =>
+    Promise.all([rm(outdir, { recursive: true, force: true }), rm(persist, { recursive: true, force: true })]);
+  try {
+    const buildStart = performance.now();
+    await build(outdir);
+    const buildMs = performance.now() - buildStart;
+
+    const miniflare = (await import(wranglerRequire.resolve("miniflare"))) as typeof import("miniflare");
+    const startStart = performance.now();
+    const mf = new miniflare.Miniflare(
+      miniflare.convertV4MiniflareOptions({
+        modules: await bundleModules(outdir),
+        modulesRoot: outdir,
+        // Keep in step with bench/wrangler.bench.toml (and ../wrangler.toml).
+        compatibilityDate: "2026-10-20",
+        compatibilityFlags: ["enable_request_signal"],
+        durableObjects: {
+          LIMITS: { className: "LimitObject", useSQLite: true },
+          CATALOG: { className: "CatalogObject", useSQLite: true },
+          FLOOR: { className: "FloorObject", useSQLite: true },
+        },
+        bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+        durableObjectsPersist: persist,
+        cf: false,
+        host: "127.0.0.1",
+        port: 0,
+        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
+      }),
+    );
+    await mf.ready;
+    const direct = await mf.unsafeGetDirectURL();
+    const startMs = performance.now() - startStart;
+
+    const versions = {
+      wrangler: await packageVersion(require, "wrangler"),
+      miniflare: await packageVersion(wranglerRequire, "miniflare"),
+      workerd: await packageVersion(createRequire(wranglerRequire.resolve("miniflare")), "workerd"),
+    };
+    const pids = childPids("workerd");
+    const inspectorUrl = options.inspectorPort === undefined ? undefined : (await mf.getInspectorURL()).href;
+    return {
+      url: direct.href.replace(/\/$/, ""),
+      bundleDir: outdir,
+      ...(inspectorUrl === undefined ? {} : { inspectorUrl }),
+      versions,
+      timings: { buildMs, startMs },
+      cpuSeconds: () => cpuSeconds(pids),
+      stop: async () => {
+        await mf.dispose();
+        await cleanup();
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
