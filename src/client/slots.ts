@@ -5,7 +5,7 @@
  */
 
 import type { LeasedLimit, LeaseGrant } from "../protocol/types";
-import { fullJitterMs, sleep, unrefTimer } from "./backoff";
+import { sleep, unrefTimer } from "./backoff";
 import { formatNames, LeaseLostError } from "./errors";
 import { type Http, type HttpAnswer, isTransient, refusalOf, toGclError, unreachable, UnreachableError } from "./http";
 import type { Logger, ResolvedAcquireOptions } from "./options";
@@ -14,6 +14,8 @@ import type { Logger, ResolvedAcquireOptions } from "./options";
 const RENEW_AT_FRACTION = 0.75;
 /** Tries per renewal, the first included, before the lease counts as lost. */
 const RENEWAL_ATTEMPTS = 3;
+/** The last try is made this fraction of the lease before it would expire. */
+const RENEWAL_MARGIN_FRACTION = 0.05;
 
 /** Slots taken with `acquire()`. Give them back with `release()`, or hold them with `await using`. */
 export interface Slots {
@@ -67,6 +69,8 @@ export class HeldSlots implements Slots {
   /** Stops an in-flight renewal when the slots are released. */
   readonly #renewal = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the lease's current term began, at the latest: it lives until this + the lease duration. */
+  #termStartedAt = Date.now();
   #releasing: Promise<void> | undefined;
   readonly #onCallerAbort = (): void => this.#holder.abort(this.#options.signal?.reason);
 
@@ -147,22 +151,27 @@ export class HeldSlots implements Slots {
    * renewal was asked for, which is no later than the server started the lease's new term.
    */
   #scheduleRenewal(sentAt: number = Date.now()): void {
+    this.#termStartedAt = sentAt;
     const dueInMs = sentAt + this.#options.leaseDuration * 1000 * RENEW_AT_FRACTION - Date.now();
     // #renew handles its own failures; only a throwing logger could reach this catch.
     this.#timer = setTimeout(() => void this.#renew().catch(() => undefined), Math.max(0, dueInMs));
     unrefTimer(this.#timer);
   }
 
-  /** One renewal: up to RENEWAL_ATTEMPTS tries, backing off within the quarter of the lease left. */
+  /**
+   * One renewal: up to RENEWAL_ATTEMPTS tries, spread over the quarter of the lease it has left, so
+   * an outage shorter than that (a Worker restarting) is ridden out rather than ending the lease.
+   */
   async #renew(): Promise<void> {
     const leaseMs = this.#options.leaseDuration * 1000;
-    // Spread the retries over the time the lease has left (a quarter of it), 1 s and 2 s at most, as Prefect.
-    const backoff = { baseDelayMs: Math.min(1_000, leaseMs * 0.05), maxDelayMs: Math.min(2_000, leaseMs * 0.1) };
+    const lastTryBy = this.#termStartedAt + leaseMs * (1 - RENEWAL_MARGIN_FRACTION);
     const signal = this.#renewal.signal;
     let lastError: unknown;
     for (let attempt = 1; attempt <= RENEWAL_ATTEMPTS && !signal.aborted; attempt += 1) {
       if (attempt > 1) {
-        await sleep(fullJitterMs(attempt - 1, backoff), signal, { unref: true }).catch(() => undefined);
+        // An even share of the time left per remaining try, jittered a little earlier.
+        const shareMs = Math.max(0, lastTryBy - Date.now()) / (RENEWAL_ATTEMPTS - attempt + 1);
+        await sleep(shareMs * (0.8 + 0.2 * Math.random()), signal, { unref: true }).catch(() => undefined);
         if (signal.aborted) {
           return;
         }

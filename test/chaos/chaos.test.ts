@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
+import { createClient, LeaseLostError } from "../../src/client";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
 const API_PATH = "/api/v2/concurrency_limits";
@@ -33,6 +34,9 @@ afterAll(async () => {
   await worker?.stop();
   rmSync(state, { recursive: true, force: true });
 });
+
+/** Resolves at epoch time `at`. */
+const until = (at: number) => sleep(Math.max(0, at - Date.now()));
 
 async function call(base: string, method: string, path: string, body?: unknown) {
   const response = await fetch(base + API_PATH + path, {
@@ -200,4 +204,51 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
       }
     }
   }, 120_000);
+});
+
+describe("the client across a Worker restart", () => {
+  it("keeps a lease whose renewal meets the restart, and reports a lease that is really gone", async ({ expect }) => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "gcl-chaos-client-"));
+    let server = await spawnWorker({ port, persistTo: dir });
+    try {
+      const errors: string[] = [];
+      const gcl = createClient({
+        url: server.url,
+        logger: { warn: () => undefined, error: (message: string) => void errors.push(message) },
+      });
+      await gcl.limits.create({ name: "resilient", limit: 2 });
+      const leaseSeconds = 30;
+      const kept = await gcl.acquire("resilient", { leaseDuration: leaseSeconds, holder: { type: "chaos", id: "kept" } });
+      const keptAt = Date.now();
+      // A short lease whose every try falls inside the outage: it is lost, and expires on the server.
+      const lost = await gcl.acquire("resilient", { leaseDuration: 3, holder: { type: "chaos", id: "lost" } });
+
+      // Kill the Worker just before the long lease's first renewal (due at 0.75 × 30 s), so that
+      // renewal's tries meet the outage; they are spread over the quarter of the lease left.
+      await until(keptAt + leaseSeconds * 750 - 300);
+      await server.kill();
+      await sleep(1_000);
+      server = await spawnWorker({ port, persistTo: dir });
+
+      // Past the last renewal try of the long lease.
+      await until(keptAt + leaseSeconds * 1000 - 500);
+      expect(kept.signal.aborted).toBe(false);
+      const leases = await gcl.limits.leases("resilient");
+      const keptLease = leases.leases.find((lease) => lease.lease_id === kept.leaseId);
+      expect(keptLease).toBeDefined();
+      expect(Date.parse(keptLease?.expires_at ?? "")).toBeGreaterThan(keptAt + leaseSeconds * 1000);
+
+      expect(lost.signal.aborted).toBe(true);
+      expect(lost.signal.reason).toBeInstanceOf(LeaseLostError);
+      expect(errors.some((message) => message.includes(lost.leaseId ?? "?"))).toBe(true);
+      expect(leases.leases.map((lease) => lease.lease_id)).not.toContain(lost.leaseId);
+
+      await kept.release();
+      expect((await gcl.limits.get("resilient")).active_slots).toBe(0);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
