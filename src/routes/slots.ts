@@ -17,7 +17,7 @@ import {
   MinimalLimitsSchema,
   RenewSchema,
 } from "../protocol/schemas";
-import type { LeaseGrant, MinimalLimit } from "../protocol/types";
+import type { IncrementWithLeaseBody, LeaseGrant, MinimalLimit } from "../protocol/types";
 import {
   acquireSlots,
   normalizeNames,
@@ -41,6 +41,19 @@ function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
     case "request_id_in_use":
       return new GclError("request_id_in_use", `request_id is already in use on '${result.name}': use a new one per request`);
   }
+}
+
+/** The acquisition an increment body asks for: slots under a lease, or without one. */
+function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): SlotRequest {
+  return {
+    names: body.names,
+    slots: body.slots,
+    mode: body.mode ?? "concurrency",
+    kind,
+    leaseMs: kind === "lease" ? (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000 : 0,
+    holder: kind === "lease" ? (body.holder ?? null) : null,
+    requestId: body.request_id,
+  };
 }
 
 /** How long a request may wait in line, and how to give back what its vanished client won't get. */
@@ -80,16 +93,7 @@ export function slotRoutes(app: App): void {
       errors: [423],
     },
     async (c, body) => {
-      const request: SlotRequest = {
-        names: body.names,
-        slots: body.slots,
-        mode: body.mode ?? "concurrency",
-        kind: "increment",
-        leaseMs: 0,
-        holder: null,
-        requestId: body.request_id,
-      };
-      const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
+      const result = await acquireSlots(c.env, slotRequest(body, "increment"), waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
         throw refusal(result);
       }
@@ -109,16 +113,7 @@ export function slotRoutes(app: App): void {
       errors: [423],
     },
     async (c, body) => {
-      const request: SlotRequest = {
-        names: body.names,
-        slots: body.slots,
-        mode: body.mode ?? "concurrency",
-        kind: "lease",
-        leaseMs: (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000,
-        holder: body.holder ?? null,
-        requestId: body.request_id,
-      };
-      const result = await acquireSlots(c.env, request, waitOptions(c, body.wait_seconds));
+      const result = await acquireSlots(c.env, slotRequest(body, "lease"), waitOptions(c, body.wait_seconds));
       if (result.status !== "granted") {
         throw refusal(result);
       }
