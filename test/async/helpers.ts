@@ -4,21 +4,7 @@
 
 import type { LazyJob, SlotAcquirer, SlotLease } from "../../src/async";
 
-export interface Deferred<T> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve: (value: T) => void = () => undefined;
-  let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { type Deferred, deferred } from "../helpers/deferred";
 
 /** Lets every pending callback and timer of delay 0 run. For settling only, never for timing. */
 export function settle(): Promise<void> {

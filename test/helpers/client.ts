@@ -65,16 +65,7 @@ export function testClient(options: ClientOptions = {}): TestClient {
   return { gcl, logger, sent };
 }
 
-/** A promise and the functions that settle it: for ordering steps without timers. */
-export function deferred<T = void>(): { promise: Promise<T>; resolve(value: T): void; reject(error: unknown): void } {
-  let resolve: (value: T) => void = () => undefined;
-  let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred } from "./deferred";
 
 /** A canned answer for a fake `fetch`. */
 export function answer(status: number, body?: unknown, headers: Record<string, string> = {}): Response {
