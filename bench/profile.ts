@@ -121,7 +121,9 @@ function summarize(profile: Profile, map: SourceMap | null): string {
     return { fn: `${at.fn}  ${at.file}:${at.line}`, file: at.file };
   };
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0)));
+  profile.samples.forEach((id, index) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  });
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();

@@ -134,6 +134,7 @@ async function main(): Promise<void> {
   const worker: WorkerHost = await startWorker();
   cleanups.push(worker.stop);
 
+  // biome-ignore lint/suspicious/noImplicitAnyLet: assigned once below; TypeScript infers its type from that assignment
   let edge;
   try {
     log(`workerd ready at ${worker.url} (build ${Math.round(worker.timings.buildMs)} ms, start ${Math.round(worker.timings.startMs)} ms)`);

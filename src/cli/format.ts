@@ -39,6 +39,7 @@ export function styleFor(stream: Output, env: CliIo["env"]): Style {
 
 /** Visible width: ANSI color codes take no columns. */
 function width(text: string): number {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: ESC is exactly what an ANSI color code starts with
   return text.replace(/\u001b\[[0-9;]*m/g, "").length;
 }
 

@@ -89,6 +89,7 @@ describe("concurrent errors", () => {
     const sync = new Error("sync");
     const thenable = new Error("then");
     const badThenable = {
+      // biome-ignore lint/suspicious/noThenProperty: a thenable whose `then` throws is the case under test
       then(): never {
         throw thenable;
       },
@@ -152,9 +153,11 @@ describe("concurrent errors", () => {
     { expect },
   ) => {
     const broken = new Error("source broke");
+    // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
     function* sync(): Generator<Job<number>> {
       throw broken;
     }
+    // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
     async function* asynchronous(): AsyncGenerator<LazyJob<number>> {
       throw broken;
     }

@@ -91,6 +91,8 @@ describe("concurrent matrix", () => {
           return 42 as unknown as LazyJob<number>;
         case "raise":
           return raised;
+        default:
+          throw new Error(`unknown step ${String(step)}`);
       }
     });
     const happy = steps.flatMap((step, index) => (step === "happy" ? [index] : []));
