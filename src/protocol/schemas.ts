@@ -44,7 +44,10 @@ const LimitName = z
 const SlotCount = z.int().min(0).max(MAX_SLOTS);
 const RequestedSlots = z.int().min(1, "must be at least 1").max(MAX_SLOTS);
 const DecayPerSecond = z.number().min(0).max(MAX_SLOTS);
-const Names = z.array(LimitName).max(MAX_NAMES, `must list at most ${MAX_NAMES} names`);
+// Counted after de-duplication, as the request is served: `["a", "a"]` is one name.
+const Names = z
+  .array(LimitName)
+  .refine((names) => new Set(names).size <= MAX_NAMES, `must list at most ${MAX_NAMES} distinct names`);
 const LeaseSeconds = z.number().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS);
 const WaitSeconds = z.number().min(0).max(MAX_WAIT_SECONDS);
 const Mode = z.enum(["concurrency", "rate_limit"]);

@@ -109,6 +109,14 @@ describe("POST /increment-with-lease", () => {
     expect(response.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   });
 
+  it("counts names after de-duplication: 33 copies of one name are one name", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const response = await takeLease(Array.from({ length: 33 }, () => name));
+    expect(response.status).toBe(200);
+    expect(response.body.limits).toHaveLength(1);
+  });
+
   it("accepts wait_seconds and ignores unknown keys such as create_if_missing", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 1);
