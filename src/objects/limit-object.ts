@@ -160,11 +160,10 @@ export class LimitObject extends DurableObject<Env> {
 
   /** A waiter's deadline: out of line, refused with a Retry-After that counts who is still ahead. */
   async #timeOut(id: string, slots: number): Promise<void> {
-    const waiter = this.#waiters.get(id);
-    if (!waiter || !dequeue(this.#state, id)) {
+    const waiter = this.#takeOutOfLine(id);
+    if (!waiter) {
       return;
     }
-    this.#waiters.delete(id);
     waiter.resolve(refuse(this.#state, slots, this.now(), this.random));
     // The head may have been what held the others back.
     await this.#finish(undefined);
@@ -190,12 +189,9 @@ export class LimitObject extends DurableObject<Env> {
    */
   async cancel(nonce: string): Promise<void> {
     withdraw(this.#state, nonce, this.now());
-    for (const waiter of [...this.#state.queue]) {
-      const pending = this.#waiters.get(waiter.id);
-      if (belongsTo(waiter.id, nonce) && pending && dequeue(this.#state, waiter.id)) {
-        this.#waiters.delete(waiter.id);
-        clearTimeout(pending.timer);
-        pending.resolve({ status: "locked", retryAfterSeconds: 0 });
+    for (const { id } of [...this.#state.queue]) {
+      if (belongsTo(id, nonce)) {
+        this.#takeOutOfLine(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
       }
     }
     return this.#finish(undefined);
@@ -267,6 +263,17 @@ export class LimitObject extends DurableObject<Env> {
     await this.#finish(undefined);
   }
 
+  /** Removes waiter `id` from the line and stops its deadline; the caller answers it. */
+  #takeOutOfLine(id: string): PendingWaiter | undefined {
+    dequeue(this.#state, id);
+    const waiter = this.#waiters.get(id);
+    this.#waiters.delete(id);
+    if (waiter) {
+      clearTimeout(waiter.timer);
+    }
+    return waiter;
+  }
+
   /**
    * Hands slots to waiters at the head of the line while they fit, then sets the decay timer
    * for the moment the next one will.
@@ -278,15 +285,9 @@ export class LimitObject extends DurableObject<Env> {
     }
     const now = this.now();
     for (let head = readyHead(state, now); head !== null; head = readyHead(state, now)) {
-      dequeue(state, head.waiter.id);
-      const waiter = this.#waiters.get(head.waiter.id);
-      this.#waiters.delete(head.waiter.id);
-      if (!waiter) {
-        continue;
-      }
-      clearTimeout(waiter.timer);
+      const waiter = this.#takeOutOfLine(head.waiter.id);
       const { decision } = head;
-      waiter.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.grant(now) : decision);
+      waiter?.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.grant(now) : decision);
     }
     if (this.#decayTimer !== null) {
       clearTimeout(this.#decayTimer);

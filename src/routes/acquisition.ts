@@ -97,7 +97,12 @@ export async function acquireSlots(env: Env, request: SlotRequest, wait: WaitOpt
 async function acquireMany(env: Env, names: string[], call: AcquireCall, wait: WaitOptions): Promise<SlotResult> {
   const reserved: { name: string; limit: MinimalLimit }[] = [];
   const missing: string[] = [];
-  const cancelReserved = () => Promise.all(reserved.map(({ name }) => env.LIMITS.getByName(name).cancel(call.id)));
+  const cancelReserved = () =>
+    withdrawRequest(
+      env,
+      reserved.map(({ name }) => name),
+      call.id,
+    );
   const deadline = Date.now() + wait.waitMs;
   // Reservations of earlier names must outlive the wait for later ones.
   const pendingUntil = deadline + PENDING_RESERVATION_MS;
@@ -128,7 +133,7 @@ async function acquireMany(env: Env, names: string[], call: AcquireCall, wait: W
   if (commits.some((commit) => commit.status === "gone")) {
     // A reservation outlived its pending expiry (or its limit was deleted) before the commit:
     // undo every part so no partial holding remains, and let the client try again at once.
-    await withdrawRequest(env, names, call.id);
+    await cancelReserved();
     return { status: "locked", retryAfterSeconds: 0.001 };
   }
   const expiries = commits.flatMap((commit) =>
