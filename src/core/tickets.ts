@@ -121,7 +121,10 @@ export function withdrawTicket(state: LimitState, id: string, now: number): bool
   if (!ticket) {
     return false;
   }
-  refundBucket(state, ticket.bucketed, now);
+  // What the grant poured in has leaked at most at the decay rate since: refunding only the rest
+  // never leaves the bucket emptier than if the grant had not happened (which would over-admit).
+  const leaked = ((state.config?.slotDecayPerSecond ?? 0) * Math.max(0, now - ticket.acquiredAt)) / 1000;
+  refundBucket(state, Math.max(0, ticket.bucketed - leaked), now);
   return true;
 }
 
