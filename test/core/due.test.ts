@@ -20,7 +20,9 @@ describe("the due heap", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -5, max: 50 }), { maxLength: 60 }), (moments) => {
         const heap: DueEntry[] = [];
-        moments.forEach((at, i) => pushDue(heap, { at, key: `t${i}` }));
+        for (const [i, at] of moments.entries()) {
+          pushDue(heap, { at, key: `t${i}` });
+        }
 
         const popped = drain(heap);
 
