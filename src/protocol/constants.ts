@@ -27,3 +27,16 @@ export const MAX_SLOTS = 1_000_000_000;
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */
 export const NAME_PATTERN = /^[^/%&><]+$/;
+/**
+ * Path words of the API under its prefix: never read as a limit name in a URL (`GET …/increment`
+ * is a wrong method, not a missing limit), so no limit may be created with one of them.
+ */
+export const RESERVED_NAMES = [
+  "increment",
+  "increment-with-lease",
+  "decrement",
+  "decrement-with-lease",
+  "filter",
+  "cancel",
+  "leases",
+] as const;

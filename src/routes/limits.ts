@@ -11,6 +11,7 @@ import {
   FilterSchema,
   LimitLeasesSchema,
   LimitRecordSchema,
+  LimitRecordsSchema,
   UpdateLimitSchema,
 } from "../protocol/schemas";
 import { type App, type AppContext, defineRoute } from "./define";
@@ -83,7 +84,7 @@ export function limitRoutes(app: App): void {
       role: "client",
       body: FilterSchema,
       bodyRequired: false,
-      success: { status: 200, description: "A page of limits", schema: LimitRecordSchema.array() },
+      success: { status: 200, description: "A page of limits", schema: LimitRecordsSchema },
     },
     async (c, body) => {
       const names = await catalog(c.env).list(body.offset ?? 0, body.limit ?? 200);
