@@ -8,7 +8,7 @@
 // constructed here) and `.html` imports to their text.
 // Usage: `npm run openapi [-- --check]`.
 
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { registerHooks } from "node:module";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,7 +56,7 @@ const source = `/**
 export const openApiDocument = ${JSON.stringify(document, null, 2)};
 `;
 
-const current = readFileSync(target, { encoding: "utf8", flag: "a+" });
+const current = existsSync(target) ? readFileSync(target, "utf8") : "";
 if (process.argv.includes("--check")) {
   if (current !== source) {
     console.error(`${target} is stale: run \`npm run openapi\``);

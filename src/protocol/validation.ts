@@ -210,7 +210,9 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   let best: { key: string; score: number } | undefined;
   for (const candidate of known) {
     const score = distance(lower, candidate);
-    const close = score <= Math.max(1, Math.floor(candidate.length / 4)) || lower.includes(candidate);
+    // A typo (`limits`), or one name inside the other (`slot_decay` for `slot_decay_per_second`).
+    const contained = Math.min(lower.length, candidate.length) >= 4 && (lower.includes(candidate) || candidate.includes(lower));
+    const close = score <= Math.max(1, Math.floor(candidate.length / 4)) || contained;
     if (close && (best === undefined || score < best.score)) {
       best = { key: candidate, score };
     }
