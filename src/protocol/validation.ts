@@ -36,8 +36,11 @@ export function shown(value: unknown): string {
   if (typeof value === "object" && value !== null) {
     return "an object";
   }
-  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  if (typeof value === "string") {
+    // Cut inside the quotes, so the value shown stays one quoted string.
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  }
+  return String(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

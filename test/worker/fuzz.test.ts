@@ -124,7 +124,8 @@ function expectReadableFieldErrors(
   for (const { path, message } of body.errors) {
     expect(typeof path).toBe("string");
     expect(typeof message).toBe("string");
-    expect(message).not.toMatch(/undefined|\[object|^$/);
+    // Quoted text is the caller's own value, shown back; the rest is ours.
+    expect((message as string).replace(/"(?:[^"\\]|\\.)*"/g, '""')).not.toMatch(/undefined|\[object|^$/);
     const key = `${path}: ${message}`;
     expect(seen.has(key), `repeated problem ${key}`).toBe(false);
     seen.add(key);
