@@ -35,6 +35,7 @@ import type {
 } from "./types";
 import {
   boolean,
+  documented,
   int,
   list,
   named,
@@ -100,8 +101,6 @@ const RequestId = string({
   json: { pattern: REQUEST_ID_PATTERN.source },
   rule: (value) => (REQUEST_ID_PATTERN.test(value) ? undefined : `must be 1 to 64 of A-Z a-z 0-9 - _, got ${JSON.stringify(value)}`),
 });
-const Timestamp = text({ format: "date-time" });
-const Uuid = text({ format: "uuid" });
 
 /** Cloudflare's Durable Object location hints. */
 export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const satisfies readonly LocationHint[];
@@ -176,38 +175,41 @@ export const RenewSchema = named("Renew", object({ lease_duration: optional(Leas
 
 // ── Responses (documentation only: the Worker never checks its own answers) ──
 
-const plainInt: Schema<number> = { ...int(0), toJson: () => ({ type: "integer" }) };
-const plainNumber: Schema<number> = { ...number(0), toJson: () => ({ type: "number" }) };
+const Int = documented<number>({ type: "integer" });
+const Num = documented<number>({ type: "number" });
+const Str = documented<string>({ type: "string" });
+const Timestamp = documented<string>({ type: "string", format: "date-time" });
+const Uuid = documented<string>({ type: "string", format: "uuid" });
 
 export const LimitRecordSchema = named(
   "Limit",
   object({
     id: Uuid,
-    name: text(),
-    limit: plainInt,
+    name: Str,
+    limit: Int,
     active: boolean(),
-    active_slots: plainInt,
-    denied_slots: plainInt,
-    slot_decay_per_second: plainNumber,
-    avg_slot_occupancy_seconds: plainNumber,
+    active_slots: Int,
+    denied_slots: Int,
+    slot_decay_per_second: Num,
+    avg_slot_occupancy_seconds: Num,
     created: Timestamp,
     updated: Timestamp,
-    location_hint: optional(nullable(text())),
+    location_hint: optional(nullable(Str)),
   }),
 ) satisfies Schema<LimitRecord>;
 
 export const LimitRecordsSchema = list(LimitRecordSchema);
 
-const minimalLimitShape = { id: Uuid, name: text(), limit: plainInt };
+const minimalLimitShape = { id: Uuid, name: Str, limit: Int };
 
 export const MinimalLimitsSchema = named("MinimalLimits", list(object(minimalLimitShape))) satisfies Schema<MinimalLimit[]>;
 
 export const LeaseGrantSchema = named(
   "LeaseGrant",
   object({
-    lease_id: text(),
-    limits: list(object({ ...minimalLimitShape, fencing_token: plainInt })),
-    missing: list(text()),
+    lease_id: Str,
+    limits: list(object({ ...minimalLimitShape, fencing_token: Int })),
+    missing: list(Str),
     expires_at: Timestamp,
   }),
 ) satisfies Schema<LeaseGrant>;
@@ -217,22 +219,22 @@ export const LimitLeasesSchema = named(
   object({
     leases: list(
       object({
-        lease_id: text(),
-        slots: plainInt,
+        lease_id: Str,
+        slots: Int,
         holder: nullable(Holder),
         acquired_at: Timestamp,
         expires_at: Timestamp,
       }),
     ),
-    waiting: plainInt,
+    waiting: Int,
   }),
 ) satisfies Schema<LimitLeases>;
 
 export const ErrorSchema = named(
   "Error",
   object({
-    detail: text(),
-    code: text(),
-    errors: optional(list(object({ path: text(), message: text() }))),
+    detail: Str,
+    code: Str,
+    errors: optional(list(object({ path: Str, message: Str }))),
   }),
 );

@@ -136,9 +136,14 @@ export function string(rules: StringRules): Schema<string> {
   });
 }
 
-/** Any string (response documents only; requests use `string`). */
+/** Any string. */
 export function text(json: JsonSchema = {}): Schema<string> {
   return string({ expected: "a string", json });
+}
+
+/** A field of a response, for the OpenAPI document only: the Worker never checks its own answers. */
+export function documented<T>(json: JsonSchema): Schema<T> {
+  return { expected: "", check: (value) => value as T, toJson: () => json };
 }
 
 /** A list of `item`; `maxDistinct` counts values after de-duplication, as requests are served. */
@@ -169,7 +174,7 @@ export function list<T>(
 
 /** `schema`, or an absent field. */
 export function optional<T>(schema: Schema<T>): Schema<T | undefined> & { optional: true } {
-  return { ...schema, optional: true, check: (v, p, i) => schema.check(v, p, i), toJson: (ref) => schema.toJson(ref) };
+  return { ...schema, optional: true };
 }
 
 /** `schema` or `null`. */
