@@ -5,10 +5,11 @@
  * messages written for people. Every problem is one message, worded the same way for every field:
  * the field (`path`), what is wrong, and what is allowed.
  *
- * Runtime-neutral: imports nothing but the error contract.
+ * Runtime-neutral: imports nothing but the error contract and `./suggest`.
  */
 
 import { type FieldError, GclError } from "./errors";
+import { closestKey } from "./suggest";
 
 /** A JSON Schema fragment (OpenAPI 3.0 dialect). */
 export type JsonSchema = { [key: string]: unknown };
@@ -197,36 +198,6 @@ type Flatten<T> = { [K in keyof T]: T[K] };
 export type ObjectOf<S extends Shape> = Flatten<
   { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & { [K in OptionalKeys<S>]?: Infer<S[K]> }
 >;
-
-/** Edit distance, for "did you mean" (short keys only, so the quadratic table is tiny). */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
-}
-
-/** The known key an unknown one most likely meant (`limits` → `limit`), if any is close. */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase().replaceAll("-", "_");
-  let best: { key: string; score: number } | undefined;
-  for (const candidate of known) {
-    const score = distance(lower, candidate);
-    // A typo (`limits`), or one name inside the other (`slot_decay` for `slot_decay_per_second`).
-    const contained = Math.min(lower.length, candidate.length) >= 4 && (lower.includes(candidate) || candidate.includes(lower));
-    const close = score <= Math.max(1, Math.floor(candidate.length / 4)) || contained;
-    if (close && (best === undefined || score < best.score)) {
-      best = { key: candidate, score };
-    }
-  }
-  return best?.key;
-}
 
 /**
  * A JSON object with the fields of `shape`. `strict` objects refuse unknown fields (create and

@@ -15,7 +15,8 @@ import {
   RenewSchema,
   UpdateLimitSchema,
 } from "../../src/protocol/schemas";
-import { closestKey, parseBody, type Schema } from "../../src/protocol/validation";
+import { closestKey } from "../../src/protocol/suggest";
+import { parseBody, type Schema } from "../../src/protocol/validation";
 
 /** The 422 `parseBody` throws for `raw`, as `{detail, errors}`. */
 function refusal(schema: Schema<unknown>, raw: unknown, required = true) {
