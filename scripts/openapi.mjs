@@ -15,7 +15,9 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const target = resolve(root, "src/routes/openapi-document.ts");
-const STUB = "data:text/javascript,export class DurableObject {} export class WorkerEntrypoint {} export class RpcTarget {} export const env = {};";
+const STUB =
+  "data:text/javascript,export class DurableObject {} export class WorkerEntrypoint {} export class RpcTarget {} " +
+  "export class WorkflowEntrypoint {} export const env = {}; export function waitUntil() {}";
 
 registerHooks({
   resolve(specifier, context, nextResolve) {
