@@ -28,6 +28,9 @@ function isRetryableError(error: unknown): boolean {
 
 /** What a path outside every route probably meant. */
 function routeHint(path: string): string {
+  if (path.includes("//")) {
+    return "; the path has an empty segment (//)";
+  }
   if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) {
     return "; /openapi.json lists every route";
   }
@@ -52,7 +55,7 @@ export function createApp(): App {
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
-    if (allowed.length > 0) {
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       return errorResponse(
         new GclError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`),
         { Allow: allowed.join(", ") },

@@ -51,8 +51,10 @@ interface KnownRoute {
 /** Each app's routes: for 405 answers (which methods a path has) and for the OpenAPI document. */
 const knownRoutes = new WeakMap<App, KnownRoute[]>();
 
+/** `/a/{b}/` → `["a", "{b}"]`: one trailing slash does not count, an empty segment (`//`) does. */
 function segmentsOf(path: string): string[] {
-  return path.split("/").filter((segment) => segment !== "");
+  const trimmed = path.replace(/^\//, "").replace(/\/$/, "");
+  return trimmed === "" ? [] : trimmed.split("/");
 }
 
 /** Whether a path segment is a word of the API, never a limit's name. */

@@ -93,6 +93,14 @@ describe("404 for unknown paths", () => {
     );
   });
 
+  it("points out an empty path segment instead of blaming the method", async ({ expect }) => {
+    const response = await raw("POST", `${API}//increment`);
+    expect(response.status).toBe(404);
+    expect(response.body.detail).toBe(
+      "no route for POST /api/v2/concurrency_limits//increment; the path has an empty segment (//)",
+    );
+  });
+
   it("points to /openapi.json for an unknown path under the prefix", async ({ expect }) => {
     const response = await raw("GET", `${API}/a/b/c`);
     expect(response.status).toBe(404);
