@@ -14,9 +14,9 @@ import {
   MAX_SLOTS,
   MAX_WAIT_SECONDS,
   MIN_LEASE_SECONDS,
+  MIN_SLOT_DECAY_PER_SECOND,
   NAME_PATTERN,
   REQUEST_ID_PATTERN,
-  RESERVED_NAMES,
 } from "./constants";
 import type {
   CancelBody,
@@ -44,6 +44,7 @@ import {
   object,
   oneOf,
   optional,
+  refine,
   type Schema,
   string,
   text,
@@ -71,19 +72,14 @@ const nameRules = {
 
 const LimitName = string({ ...nameRules, rule: nameRule });
 
-/** A name a new limit may take: also not one of the API's own path words, which no URL could address. */
-const NewLimitName = string({
-  ...nameRules,
-  rule: (value) =>
-    nameRule(value) ??
-    ((RESERVED_NAMES as readonly string[]).includes(value)
-      ? `must not be "${value}": the API uses it in its paths, so a limit of that name could not be addressed (reserved: ${RESERVED_NAMES.join(", ")})`
-      : undefined),
-});
-
 const SlotCount = int(0, MAX_SLOTS);
 const RequestedSlots = int(1, MAX_SLOTS);
-const DecayPerSecond = number(0, MAX_SLOTS);
+// A decay so small that waits stop being meaningful numbers is refused (one slot in 11.6 days at least).
+const DecayPerSecond = refine(number(0, MAX_SLOTS), (decay) =>
+  decay === 0 || decay >= MIN_SLOT_DECAY_PER_SECOND
+    ? undefined
+    : `must be 0 (no decay) or at least ${MIN_SLOT_DECAY_PER_SECOND.toFixed(6)} (one slot in 11.6 days), got ${decay}`,
+);
 // Counted after de-duplication, as the request is served: `["a", "a"]` is one name.
 const Names = list(LimitName, { expected: `a list of limit names, like ["db"]`, maxDistinct: MAX_NAMES, noun: "names" });
 const LeaseSeconds = number(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS);
@@ -111,7 +107,7 @@ export const CreateLimitSchema = named(
   "CreateLimit",
   object(
     {
-      name: NewLimitName,
+      name: LimitName,
       limit: SlotCount,
       active: optional(boolean()),
       slot_decay_per_second: optional(DecayPerSecond),

@@ -173,6 +173,22 @@ export function list<T>(
   };
 }
 
+/** `schema` with one more rule, checked once `schema` accepts the value; returns what is wrong, or undefined. */
+export function refine<T>(schema: Schema<T>, rule: (value: T) => string | undefined): Schema<T> {
+  return {
+    ...schema,
+    check(value, path, issues) {
+      const before = issues.length;
+      const checked = schema.check(value, path, issues);
+      const message = issues.length === before ? rule(checked) : undefined;
+      if (message !== undefined) {
+        issues.push({ path, message });
+      }
+      return checked;
+    },
+  };
+}
+
 /** `schema`, or an absent field. */
 export function optional<T>(schema: Schema<T>): Schema<T | undefined> & { optional: true } {
   return { ...schema, optional: true };

@@ -9,8 +9,9 @@
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type Role, requireRole } from "../middleware/auth";
-import { MAX_BODY_BYTES, RESERVED_NAMES } from "../protocol/constants";
+import { MAX_BODY_BYTES } from "../protocol/constants";
 import { GclError } from "../protocol/errors";
+import { RESERVED_NAMES } from "../protocol/names";
 import { parseBody, type Schema } from "../protocol/validation";
 
 export { parseBody } from "../protocol/validation";
@@ -59,7 +60,7 @@ function segmentsOf(path: string): string[] {
 
 /** Whether a path segment is a word of the API, never a limit's name. */
 function isReserved(segment: string): boolean {
-  return (RESERVED_NAMES as readonly string[]).includes(segment);
+  return RESERVED_NAMES.includes(segment);
 }
 
 function matches(route: KnownRoute, segments: readonly string[]): boolean {

@@ -6,6 +6,7 @@
 
 import { CATALOG_NAME } from "../objects/catalog-object";
 import { DETAIL, GclError } from "../protocol/errors";
+import { UUID_PATTERN, unaddressableName } from "../protocol/names";
 import {
   CreateLimitSchema,
   FilterSchema,
@@ -15,8 +16,6 @@ import {
   UpdateLimitSchema,
 } from "../protocol/schemas";
 import { type App, type AppContext, defineRoute } from "./define";
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function catalog(env: Env) {
   return env.CATALOG.getByName(CATALOG_NAME);
@@ -48,19 +47,14 @@ export function limitRoutes(app: App): void {
       errors: [409],
     },
     async (c, body) => {
-      const limits = c.env.LIMITS.getByName(body.name);
-      let id: string = crypto.randomUUID();
-      const claim = await catalog(c.env).register(body.name, id);
-      if (claim.status === "exists") {
-        // The catalog can hold a name whose limit object is empty, if a create died between the
-        // two writes; then the name is free and its id is reused.
-        if ((await limits.describe()) !== null) {
-          throw new GclError("already_exists", DETAIL.alreadyExists);
-        }
-        id = claim.id;
+      const problem = unaddressableName(body.name);
+      if (problem !== null) {
+        throw new GclError("invalid_request", `name: ${problem}`, { errors: [{ path: "name", message: problem }] });
       }
-      const record = await limits.create({
-        id,
+      // The limit object decides (it is single-threaded); the catalog then indexes what it decided,
+      // and is repaired here if an earlier create died between the two writes.
+      const outcome = await c.env.LIMITS.getByName(body.name).create({
+        id: crypto.randomUUID(),
         name: body.name,
         limit: body.limit,
         active: body.active ?? true,
@@ -68,10 +62,11 @@ export function limitRoutes(app: App): void {
         activeSlots: body.active_slots ?? 0,
         deniedSlots: body.denied_slots ?? 0,
       });
-      if (record === null) {
+      await catalog(c.env).put(body.name, outcome.record.id, outcome.generation);
+      if (outcome.status === "exists") {
         throw new GclError("already_exists", DETAIL.alreadyExists);
       }
-      return c.json(record, 201);
+      return c.json(outcome.record, 201);
     },
   );
 
@@ -158,11 +153,11 @@ export function limitRoutes(app: App): void {
     },
     async (c) => {
       const name = await resolveName(c);
-      const deletedId = await c.env.LIMITS.getByName(name).remove();
-      if (deletedId === null) {
+      const deleted = await c.env.LIMITS.getByName(name).remove();
+      if (deleted === null) {
         throw new GclError("not_found", DETAIL.notFound);
       }
-      await catalog(c.env).unregister(name, deletedId);
+      await catalog(c.env).drop(name, deleted.generation);
       return c.body(null, 204);
     },
   );

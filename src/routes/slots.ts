@@ -4,6 +4,8 @@
  * the limits it covers.
  */
 
+import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "../coordinator/acquire";
+import { workerCoordination } from "../coordinator/workers";
 import { decodeLeaseId } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
 import { DETAIL, GclError } from "../protocol/errors";
@@ -18,28 +20,27 @@ import {
   RenewSchema,
 } from "../protocol/schemas";
 import type { IncrementWithLeaseBody, LeaseGrant, MinimalLimit } from "../protocol/types";
-import {
-  acquireSlots,
-  normalizeNames,
-  type SlotRequest,
-  type SlotResult,
-  type WaitOptions,
-  withdrawRequest,
-} from "./acquisition";
 import { type App, type AppContext, defineRoute } from "./define";
 
 /** Turns a refusal into the error the route answers with. */
 function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
-  if (result.status === "locked") {
-    return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
+  switch (result.status) {
+    case "locked":
+      return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
+    case "queue_full":
+      return new GclError("queue_full", DETAIL.queueFull(result.name), { retryAfterSeconds: result.retryAfterSeconds });
   }
+  const listed = result.names.map((name) => `'${name}'`).join(", ");
   switch (result.code) {
     case "slots_exceed_limit":
       return new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit);
     case "rate_limit_without_decay":
-      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay(result.names));
     case "request_id_in_use":
-      return new GclError("request_id_in_use", `request_id is already in use on '${result.name}': use a new one per request`);
+      return new GclError(
+        "request_id_in_use",
+        `request_id is already in use on ${listed} (by a request that is waiting, holds slots, ended in the last minute, or was cancelled): use a new one per request`,
+      );
   }
 }
 
@@ -52,17 +53,19 @@ function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): S
     kind,
     leaseMs: kind === "lease" ? (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000 : 0,
     holder: kind === "lease" ? (body.holder ?? null) : null,
-    requestId: body.request_id,
+    requestId: body.request_id ?? null,
+    waitMs: Math.round((body.wait_seconds ?? 0) * 1000),
   };
 }
 
-/** How long a request may wait in line, and how to give back what its vanished client won't get. */
-function waitOptions(c: AppContext, waitSeconds: number | undefined): WaitOptions {
-  return {
-    waitMs: Math.round((waitSeconds ?? 0) * 1000),
-    signal: c.req.raw.signal,
-    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-  };
+/** Takes the slots; a client that goes away withdraws what is waiting or was granted too late. */
+async function acquire(c: AppContext, request: SlotRequest): Promise<Extract<SlotResult, { status: "granted" }>> {
+  const co = workerCoordination(c.env, (task) => c.executionCtx.waitUntil(task));
+  const result = await acquireSlots(co, request, c.req.raw.signal);
+  if (result.status !== "granted") {
+    throw refusal(result);
+  }
+  return result;
 }
 
 /** The names a lease id covers, or a 422. */
@@ -93,10 +96,7 @@ export function slotRoutes(app: App): void {
       errors: [423],
     },
     async (c, body) => {
-      const result = await acquireSlots(c.env, slotRequest(body, "increment"), waitOptions(c, body.wait_seconds));
-      if (result.status !== "granted") {
-        throw refusal(result);
-      }
+      const result = await acquire(c, slotRequest(body, "increment"));
       return c.json(result.limits.map(({ limit }) => limit));
     },
   );
@@ -113,10 +113,7 @@ export function slotRoutes(app: App): void {
       errors: [423],
     },
     async (c, body) => {
-      const result = await acquireSlots(c.env, slotRequest(body, "lease"), waitOptions(c, body.wait_seconds));
-      if (result.status !== "granted") {
-        throw refusal(result);
-      }
+      const result = await acquire(c, slotRequest(body, "lease"));
       const grant: LeaseGrant = {
         lease_id: result.leaseId,
         limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),
@@ -175,7 +172,7 @@ export function slotRoutes(app: App): void {
       success: { status: 204, description: "Withdrawn (also when there was nothing to withdraw)" },
     },
     async (c, body) => {
-      await withdrawRequest(c.env, body.names, body.request_id);
+      await Promise.all(normalizeNames(body.names).map((name) => c.env.LIMITS.getByName(name).cancel(body.request_id)));
       return c.body(null, 204);
     },
   );

@@ -116,13 +116,18 @@ describe("parseBody", () => {
     ]);
   });
 
-  it("refuses a reserved path word as a new limit's name, but not as a name to acquire", ({ expect }) => {
-    expect(refusal(CreateLimitSchema, { name: "increment", limit: 1 }).errors[0]).toEqual({
-      path: "name",
-      message:
-        'must not be "increment": the API uses it in its paths, so a limit of that name could not be addressed (reserved: increment, increment-with-lease, decrement, decrement-with-lease, filter, cancel, leases)',
-    });
+  it("reads a route's word as a name to acquire (the route refuses it only as a new limit's name)", ({ expect }) => {
     expect(parseBody(IncrementSchema, { names: ["filter"], slots: 1 }, true).names).toEqual(["filter"]);
+  });
+
+  it("refuses a decay too small to mean anything, once and in the same words", ({ expect }) => {
+    expect(refusal(CreateLimitSchema, { name: "db", limit: 1, slot_decay_per_second: 1e-9 }).errors).toEqual([
+      { path: "slot_decay_per_second", message: "must be 0 (no decay) or at least 0.000001 (one slot in 11.6 days), got 1e-9" },
+    ]);
+    expect(refusal(UpdateLimitSchema, { slot_decay_per_second: -1 }).errors).toEqual([
+      { path: "slot_decay_per_second", message: "must be a number from 0 to 1000000000, got -1" },
+    ]);
+    expect(parseBody(UpdateLimitSchema, { slot_decay_per_second: 0 }, true)).toEqual({ slot_decay_per_second: 0 });
   });
 
   it("words number problems the same way for every field: allowed range and value received", ({ expect }) => {

@@ -6,7 +6,7 @@
 
 import { exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { RESERVED_NAMES } from "../../src/protocol/constants";
+import { RESERVED_NAMES } from "../../src/protocol/names";
 import { API, api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 async function raw(method: string, url: string) {
@@ -113,7 +113,9 @@ describe("names a URL could not address", () => {
     for (const word of RESERVED_NAMES) {
       const response = await api("POST", "/", { name: word, limit: 1 });
       expect(response.status).toBe(422);
-      expect(response.body.errors).toEqual([{ path: "name", message: expect.stringContaining(`must not be "${word}"`) }]);
+      expect(response.body.errors).toEqual([
+        { path: "name", message: expect.stringContaining(`'${word}' cannot be a limit name: it is the name of a route`) },
+      ]);
     }
   });
 
