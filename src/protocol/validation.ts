@@ -275,6 +275,9 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
   };
 }
 
+/** Problems listed in one answer; the rest are counted. */
+const MAX_REPORTED_PROBLEMS = 20;
+
 /**
  * The one validation entry point: `raw` (a decoded JSON body, `undefined` when there was none)
  * checked against `schema`, or a 422 `invalid_request` listing every problem.
@@ -287,10 +290,15 @@ export function parseBody<T>(schema: Schema<T>, raw: unknown, required: boolean)
     }
     raw = {};
   }
-  const issues: FieldError[] = [];
-  const value = schema.check(raw, "", issues);
-  if (issues.length === 0) {
+  const found: FieldError[] = [];
+  const value = schema.check(raw, "", found);
+  if (found.length === 0) {
     return value;
+  }
+  // A body of thousands of unknown keys must not become an answer ten times its size.
+  const issues = found.slice(0, MAX_REPORTED_PROBLEMS);
+  if (found.length > MAX_REPORTED_PROBLEMS) {
+    issues.push({ path: "", message: `and ${found.length - MAX_REPORTED_PROBLEMS} more problems` });
   }
   const detail = issues.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; ");
   throw new GclError("invalid_request", detail, { errors: issues });

@@ -208,6 +208,14 @@ describe("parseBody", () => {
     );
   });
 
+  it("lists at most 20 problems and counts the rest", ({ expect }) => {
+    const body = Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`junk${i}`, i]));
+    const { detail, errors } = refusal(CreateLimitSchema, { name: "db", limit: 1, ...body });
+    expect(errors).toHaveLength(21);
+    expect(errors[20]).toEqual({ path: "", message: "and 480 more problems" });
+    expect(detail.endsWith("; and 480 more problems")).toBe(true);
+  });
+
   it("puts every problem, each once, into detail as `path: message`", ({ expect }) => {
     const { detail, errors } = refusal(CreateLimitSchema, { name: "", limits: 1 });
     expect(errors).toHaveLength(3);
