@@ -143,6 +143,12 @@ describe("create", () => {
     expect(response.body.detail).toBe(
       'limit: is required: an integer from 0 to 1000000000; limits: is not a known field; did you mean "limit"?',
     );
+    const empty = await api("POST", "/", { name: "", limit: 1 });
+    expect(empty.body).toEqual({
+      detail: "name: must not be empty",
+      code: "invalid_request",
+      errors: [{ path: "name", message: "must not be empty" }],
+    });
   });
 });
 
