@@ -1,12 +1,16 @@
 /**
- * Limit administration routes: create, read, list, update, delete and the lease listing. Every
- * route here addresses one limit object by name; ids (UUIDs, for Prefect parity) resolve through
- * the catalog (reference A-0: a UUID-shaped path segment is an id).
+ * Limit administration routes: create, read, list, update, delete and the lease listing. Thin:
+ * each parses its request, calls the operation in `../operations/limits` and renders the answer.
  */
 
-import { CATALOG_NAME } from "../objects/catalog-object";
-import { DETAIL, GclError } from "../protocol/errors";
-import { UUID_PATTERN, unaddressableName } from "../protocol/names";
+import {
+  createLimit,
+  deleteLimit,
+  limitLeases,
+  listLimits,
+  readLimit,
+  updateLimit,
+} from "../operations/limits";
 import {
   CreateLimitSchema,
   FilterSchema,
@@ -17,21 +21,8 @@ import {
 } from "../protocol/schemas";
 import { type App, type AppContext, defineRoute } from "./define";
 
-function catalog(env: Env) {
-  return env.CATALOG.getByName(CATALOG_NAME);
-}
-
-/** The limit name a path segment means, or a 404. */
-async function resolveName(c: AppContext): Promise<string> {
-  const idOrName = c.req.param("id_or_name") ?? "";
-  if (!UUID_PATTERN.test(idOrName)) {
-    return idOrName;
-  }
-  const name = await catalog(c.env).resolve(idOrName.toLowerCase());
-  if (name === null) {
-    throw new GclError("not_found", DETAIL.notFound);
-  }
-  return name;
+function idOrName(c: AppContext): string {
+  return c.req.param("id_or_name") ?? "";
 }
 
 export function limitRoutes(app: App): void {
@@ -46,28 +37,7 @@ export function limitRoutes(app: App): void {
       success: { status: 201, description: "The new limit", schema: LimitRecordSchema },
       errors: [409],
     },
-    async (c, body) => {
-      const problem = unaddressableName(body.name);
-      if (problem !== null) {
-        throw new GclError("invalid_request", `name: ${problem}`, { errors: [{ path: "name", message: problem }] });
-      }
-      // The limit object decides (it is single-threaded); the catalog then indexes what it decided,
-      // and is repaired here if an earlier create died between the two writes.
-      const outcome = await c.env.LIMITS.getByName(body.name).create({
-        id: crypto.randomUUID(),
-        name: body.name,
-        limit: body.limit,
-        active: body.active ?? true,
-        slotDecayPerSecond: body.slot_decay_per_second ?? 0,
-        activeSlots: body.active_slots ?? 0,
-        deniedSlots: body.denied_slots ?? 0,
-      });
-      await catalog(c.env).put(body.name, outcome.record.id, outcome.generation);
-      if (outcome.status === "exists") {
-        throw new GclError("already_exists", DETAIL.alreadyExists);
-      }
-      return c.json(outcome.record, 201);
-    },
+    async (c, body) => c.json(await createLimit(c.env, body), 201),
   );
 
   defineRoute(
@@ -81,11 +51,7 @@ export function limitRoutes(app: App): void {
       bodyRequired: false,
       success: { status: 200, description: "A page of limits", schema: LimitRecordsSchema },
     },
-    async (c, body) => {
-      const names = await catalog(c.env).list(body.offset ?? 0, body.limit ?? 200);
-      const records = await Promise.all(names.map((name) => c.env.LIMITS.getByName(name).describe()));
-      return c.json(records.filter((record) => record !== null));
-    },
+    async (c, body) => c.json(await listLimits(c.env, body)),
   );
 
   defineRoute(
@@ -98,13 +64,7 @@ export function limitRoutes(app: App): void {
       success: { status: 200, description: "The limit", schema: LimitRecordSchema },
       errors: [404],
     },
-    async (c) => {
-      const record = await c.env.LIMITS.getByName(await resolveName(c)).describe();
-      if (record === null) {
-        throw new GclError("not_found", DETAIL.notFound);
-      }
-      return c.json(record);
-    },
+    async (c) => c.json(await readLimit(c.env, idOrName(c))),
   );
 
   defineRoute(
@@ -119,24 +79,7 @@ export function limitRoutes(app: App): void {
       errors: [404],
     },
     async (c, body) => {
-      const name = await resolveName(c);
-      if (body.name !== undefined && body.name !== name) {
-        throw new GclError(
-          "rename_not_supported",
-          `limits cannot be renamed (each name is its own object): create '${body.name}' and delete '${name}' instead`,
-          { errors: [{ path: "name", message: "limits cannot be renamed" }] },
-        );
-      }
-      const updated = await c.env.LIMITS.getByName(name).update({
-        limit: body.limit,
-        active: body.active,
-        slotDecayPerSecond: body.slot_decay_per_second,
-        activeSlots: body.active_slots,
-        deniedSlots: body.denied_slots,
-      });
-      if (!updated) {
-        throw new GclError("not_found", DETAIL.notFound);
-      }
+      await updateLimit(c.env, idOrName(c), body);
       return c.body(null, 204);
     },
   );
@@ -152,12 +95,7 @@ export function limitRoutes(app: App): void {
       errors: [404],
     },
     async (c) => {
-      const name = await resolveName(c);
-      const deleted = await c.env.LIMITS.getByName(name).remove();
-      if (deleted === null) {
-        throw new GclError("not_found", DETAIL.notFound);
-      }
-      await catalog(c.env).drop(name, deleted.generation);
+      await deleteLimit(c.env, idOrName(c));
       return c.body(null, 204);
     },
   );
@@ -172,12 +110,6 @@ export function limitRoutes(app: App): void {
       success: { status: 200, description: "Live leases, oldest first", schema: LimitLeasesSchema },
       errors: [404],
     },
-    async (c) => {
-      const leases = await c.env.LIMITS.getByName(await resolveName(c)).leases();
-      if (leases === null) {
-        throw new GclError("not_found", DETAIL.notFound);
-      }
-      return c.json(leases);
-    },
+    async (c) => c.json(await limitLeases(c.env, idOrName(c))),
   );
 }
