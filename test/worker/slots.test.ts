@@ -99,7 +99,7 @@ describe("POST /increment-with-lease", () => {
     ["a lease under 1 s", { lease_duration: 0.5 }, "lease_duration"],
     ["a lease over a day", { lease_duration: 86_401 }, "lease_duration"],
     ["an unknown mode", { mode: "fast" }, "mode"],
-    ["a holder with extra keys", { holder: { type: "a", id: "b", extra: 1 } }, "holder"],
+    ["a holder with extra keys", { holder: { type: "a", id: "b", extra: 1 } }, "holder.extra"],
     ["wait_seconds over 60", { wait_seconds: 61 }, "wait_seconds"],
     ["more than 32 names", { names: Array.from({ length: 33 }, (_, i) => `n${i}`) }, "names"],
     ["a name with a percent sign", { names: ["50%"] }, "names.0"],
