@@ -1,8 +1,8 @@
 /**
- * Administration of limits (`client.limits.*`): create, read, list, update, delete, enable,
- * disable and the lease listing, typed with the protocol's wire types (snake_case, as the API).
- * Every failure is a `GclError` carrying the server's `code`; an unreachable service is code
- * `unavailable`.
+ * Administration of limits (`client.limits.*`): create, create-if-missing (`ensure`), read,
+ * list, update, delete, enable, disable and the lease listing, typed with the protocol's wire
+ * types (snake_case, as the API). Every failure is a `GclError` carrying the server's `code`; an
+ * unreachable service is code `unavailable`.
  */
 
 import { GclError } from "../protocol/errors";
@@ -18,8 +18,18 @@ export interface AdminCallOptions {
 
 /** `client.limits`: every call throws a `GclError` with the server's `code` on failure. */
 export interface LimitsApi {
-  /** Creates a limit. `already_exists` (409) if the name is taken, `invalid_request` (422). */
+  /**
+   * Creates a limit. `already_exists` (409), its message naming the limit, if the name is taken;
+   * `invalid_request` (422).
+   */
   create(limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord>;
+  /**
+   * Creates the limit unless one of that name exists, and resolves with its record either way:
+   * safe to call on every start-up. An existing limit is left exactly as it is, even if its
+   * settings differ from `limit` (its slots may be in use; compare the record, or call `update`).
+   * `invalid_request` (422) for settings `create` would refuse.
+   */
+  ensure(limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord>;
   /** Reads a limit by name or id. `not_found` (404). */
   get(idOrName: string, options?: AdminCallOptions): Promise<LimitRecord>;
   /** One page of limits, sorted by name (`limit` 0–200, default 200; `offset` default 0). */
@@ -63,9 +73,44 @@ export function createLimitsApi(http: Http): LimitsApi {
     await call("PATCH", limitPath(idOrName), patch, options);
   };
 
+  /** `create`, with a 409 that names the limit and the ways out (the server's detail is generic). */
+  const create = async (limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord> => {
+    try {
+      return await read<LimitRecord>("POST", "/", limit, options);
+    } catch (error) {
+      if (error instanceof GclError && error.code === "already_exists") {
+        throw new GclError(
+          "already_exists",
+          `Global concurrency limit '${limit.name}' already exists. Use limits.ensure() to create it only if it is missing, or limits.update() to change it.`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
+
   // Async arrows: a bad argument rejects like every other failure instead of throwing.
   return {
-    create: async (limit, options) => read<LimitRecord>("POST", "/", limit, options),
+    create,
+    ensure: async (limit, options) => {
+      // Created, or found; a limit deleted between the two calls is created again (a few times).
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await create(limit, options);
+        } catch (error) {
+          if (!(error instanceof GclError && error.code === "already_exists")) {
+            throw error;
+          }
+        }
+        try {
+          return await read<LimitRecord>("GET", limitPath(limit.name), undefined, options);
+        } catch (error) {
+          if (!(error instanceof GclError && error.code === "not_found") || attempt >= ENSURE_ATTEMPTS) {
+            throw error;
+          }
+        }
+      }
+    },
     get: async (idOrName, options) => read<LimitRecord>("GET", limitPath(idOrName), undefined, options),
     list: async (page = {}, options) => read<LimitRecord[]>("POST", "/filter", page, options),
     update,
@@ -77,6 +122,9 @@ export function createLimitsApi(http: Http): LimitsApi {
     leases: async (idOrName, options) => read<LimitLeases>("GET", `${limitPath(idOrName)}/leases`, undefined, options),
   };
 }
+
+/** How many create-then-read rounds `ensure` makes while another caller deletes the limit. */
+const ENSURE_ATTEMPTS = 3;
 
 function limitPath(idOrName: string): string {
   if (typeof idOrName !== "string" || idOrName === "") {
