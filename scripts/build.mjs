@@ -77,4 +77,5 @@ await build({
 });
 // npm links `bin` entries as they are: the shebang needs the executable bit.
 chmodSync(bin, 0o755);
-console.log(`built ${outDir}`);
+// On stderr: `npm pack --json` runs this (prepack) and its stdout must stay JSON.
+console.error(`built ${outDir}`);
