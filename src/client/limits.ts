@@ -7,7 +7,7 @@
 
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type Http, type HttpAnswer, toGclError, unreachable, UnreachableError } from "./http";
+import { type Http, type HttpAnswer, refusalOf, toGclError, unreachable, UnreachableError } from "./http";
 import { got } from "./validate";
 
 /** Per-call options of the administration calls. */
@@ -46,8 +46,11 @@ export interface LimitsApi {
   leases(idOrName: string, options?: AdminCallOptions): Promise<LimitLeases>;
 }
 
+/** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
+type Refusal = (answer: HttpAnswer) => GclError | undefined;
+
 export function createLimitsApi(http: Http): LimitsApi {
-  async function call(method: string, path: string, body: unknown, options: AdminCallOptions = {}): Promise<HttpAnswer> {
+  async function call(method: string, path: string, body: unknown, options: AdminCallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
     let answer: HttpAnswer;
     try {
       answer = await http.send(method, path, { body, signal: options.signal });
@@ -55,14 +58,14 @@ export function createLimitsApi(http: Http): LimitsApi {
       throw error instanceof UnreachableError ? unreachable(error) : error;
     }
     if (answer.status < 200 || answer.status >= 300) {
-      throw toGclError(answer);
+      throw refusal?.(answer) ?? toGclError(answer);
     }
     return answer;
   }
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
-  async function read<T>(method: string, path: string, body: unknown, options?: AdminCallOptions): Promise<T> {
-    const answer = await call(method, path, body, options);
+  async function read<T>(method: string, path: string, body: unknown, options?: AdminCallOptions, refusal?: Refusal): Promise<T> {
+    const answer = await call(method, path, body, options, refusal);
     if (typeof answer.body !== "object" || answer.body === null) {
       throw new GclError("internal", `unexpected answer to ${method} ${path}: ${got(answer.body)}`);
     }
@@ -74,20 +77,17 @@ export function createLimitsApi(http: Http): LimitsApi {
   };
 
   /** `create`, with a 409 that names the limit and the ways out (the server's detail is generic). */
-  const create = async (limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord> => {
-    try {
-      return await read<LimitRecord>("POST", "/", limit, options);
-    } catch (error) {
-      if (error instanceof GclError && error.code === "already_exists") {
-        throw new GclError(
-          "already_exists",
-          `Global concurrency limit '${limit.name}' already exists. Use limits.ensure() to create it only if it is missing, or limits.update() to change it.`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-  };
+  const create = async (limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord> =>
+    read<LimitRecord>("POST", "/", limit, options, (answer) =>
+      // Only the server's own code: a code this version does not know keeps the server's words.
+      refusalOf(answer).code === "already_exists"
+        ? new GclError(
+            "already_exists",
+            `Global concurrency limit '${limit.name}' already exists. Use limits.ensure() to create it only if it is missing, or limits.update() to change it.`,
+            { cause: toGclError(answer) },
+          )
+        : undefined,
+    );
 
   // Async arrows: a bad argument rejects like every other failure instead of throwing.
   return {
