@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, it } from "vitest";
 import { createClient, type GclClient } from "../../src/client";
 import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
 import { firstLine } from "../helpers/memory-io";
-import { type InstalledPackage, packAndInstall } from "../helpers/tarball";
+import { type InstalledPackage, packAndInstall, systemNode } from "../helpers/tarball";
 
 const execute = promisify(execFile);
 
@@ -19,9 +19,10 @@ let client: GclClient;
 let pkg: InstalledPackage;
 let packageDir: string;
 let bin: string;
+let otherNode: { path: string; major: number } | undefined;
 
 beforeAll(async () => {
-  [worker, pkg] = await Promise.all([startLocalWorker(), packAndInstall()]);
+  [worker, pkg, otherNode] = await Promise.all([startLocalWorker(), packAndInstall(), systemNode()]);
   client = createClient({ url: worker.url });
   packageDir = pkg.project;
   bin = join(packageDir, "node_modules", ".bin", "gcl");
@@ -76,6 +77,24 @@ describe("the installed gcl", () => {
     expect((JSON.parse(stdout) as { name: string; limit: number }[]).filter((limit) => limit.name === name)).toEqual([
       expect.objectContaining({ name, limit: 2 }),
     ]);
+  });
+
+  it("runs on the machine's own Node, when it has one (the package says Node >= 20)", async ({ expect, skip }) => {
+    if (otherNode === undefined) {
+      skip("no node on PATH outside node_modules");
+      return;
+    }
+    const name = `cli-bin-node${otherNode.major}-${Date.now()}`;
+    const script = join(pkg.installed, "dist", "cli", "bin.js");
+    const options = { cwd: packageDir, env: { ...process.env, GCL_URL: worker.url }, timeout: 60_000 };
+    const node = otherNode.path;
+
+    await execute(node, [script, "ensure", name, "--limit", "1"], options);
+    const ran = await execute(node, [script, "run", name, "--", node, "-e", "console.log(process.version)"], options);
+
+    expect(otherNode.major).toBeGreaterThanOrEqual(20);
+    expect(ran.stdout.trim()).toMatch(new RegExp(`^v${otherNode.major}\\.`));
+    expect((await client.limits.get(name)).active_slots).toBe(0);
   });
 
   it("refuses a misspelled limit in `gcl run`: exit 1, the command never runs", async ({ expect }) => {
