@@ -71,7 +71,7 @@ async function bash(code: string, cwd: string, env: Record<string, string> = {})
   return stdout;
 }
 
-const KEYS = { install: "npm pack", walkThrough: "B=http://127.0.0.1:8787", cli: "npx edge-gcl ensure db" };
+const KEYS = { install: "npm pack", script: "node try.mjs", walkThrough: "B=http://127.0.0.1:8787", cli: "npx edge-gcl ensure db" };
 
 describe("the README", () => {
   it("marks exactly the blocks this file runs", ({ expect }) => {
@@ -81,16 +81,19 @@ describe("the README", () => {
     expect(Object.values(KEYS).map(block)).toHaveLength(marked.length);
   });
 
-  it("Install, then the CLI tour from the new project, run as written", async ({ expect }) => {
+  it("Install, then the client script and the CLI tour from the new project, run as written", async ({ expect }) => {
     const [worker] = workers;
+    const env = { GCL_URL: worker?.url ?? "" };
     const installed = await bash(block(KEYS.install), base);
-    const tour = await bash(block(KEYS.cli), join(base, "my-app"), { GCL_URL: worker?.url ?? "" });
+    const script = await bash(block(KEYS.script), join(base, "my-app"), env);
+    const tour = await bash(block(KEYS.cli), join(base, "my-app"), env);
 
     const { version } = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { version: string };
     expect(installed.trim().split("\n").at(-1)).toBe(version);
     expect(JSON.parse(await readFile(join(base, "my-app", "package.json"), "utf8"))).toMatchObject({
       dependencies: { "edge-gcl": expect.stringContaining(`edge-gcl-${version}.tgz`) },
     });
+    expect(script.trim().split("\n").sort()).toEqual(["report 1 done", "report 2 done", "report 3 done", "report 4 done"]);
     expect(tour).toContain("this runs while it holds one of db's 5 slots");
     expect(tour).toContain("one call of at most 10 a second");
     expect(tour).toMatch(/"name": "db",\n\s+"limit": 5/);
