@@ -7,6 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { dashboardRoutes } from "./dashboard";
+import { prefectRoutes } from "./prefect/routes";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
@@ -31,6 +32,7 @@ export function createApp(): App {
 
   app.get("/healthz", (c) => c.json({ ok: true }));
   dashboardRoutes(app);
+  prefectRoutes(app);
   slotRoutes(app);
   limitRoutes(app);
 

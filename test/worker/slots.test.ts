@@ -50,7 +50,7 @@ describe("POST /increment-with-lease", () => {
     await createLimit(name, 2);
     const response = await takeLease([name], 3);
     expect(response.status).toBe(422);
-    expect(response.body).toEqual({ detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" });
+    expect(response.body).toMatchObject({ detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" });
     expect(await activeSlots(name)).toBe(0);
   });
 
