@@ -19,6 +19,8 @@ export class LeaseDirectory extends DurableObject<Env> {
   now: () => number = () => Date.now();
 
   readonly #sql: SqlStorage;
+  /** When the alarm is set for, as this instance last set or read it; undefined until first read. */
+  #alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,16 +61,12 @@ export class LeaseDirectory extends DurableObject<Env> {
     return row && { leaseId: row.lease_id, expiresAt: row.expires_at - DIRECTORY_GRACE_MS };
   }
 
-  /** How many rows this shard holds, expired or not (tests and diagnostics). */
-  size(): number {
-    return this.#sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases").one().n;
-  }
-
   override async alarm(): Promise<void> {
     this.#sql.exec("DELETE FROM leases WHERE expires_at < ?", this.now());
     const next = this.#sql.exec<{ at: number | null }>("SELECT min(expires_at) AS at FROM leases").one().at;
+    this.#alarmAt = null;
     if (next !== null) {
-      await this.ctx.storage.setAlarm(next + 1);
+      await this.#setAlarm(next + 1);
     }
   }
 
@@ -87,10 +85,18 @@ export class LeaseDirectory extends DurableObject<Env> {
     return row;
   }
 
+  /** Keeps the alarm at or before `at` + 1; the storage is read once per instance, not per grant. */
   async #alarmNoLaterThan(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at + 1) {
-      await this.ctx.storage.setAlarm(at + 1);
+    if (this.#alarmAt === undefined) {
+      this.#alarmAt = await this.ctx.storage.getAlarm();
     }
+    if (this.#alarmAt === null || this.#alarmAt > at + 1) {
+      await this.#setAlarm(at + 1);
+    }
+  }
+
+  async #setAlarm(at: number): Promise<void> {
+    await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
   }
 }

@@ -208,4 +208,21 @@ describe("directory rows live as long as their lease", () => {
     );
     expect(rows).toBe(0);
   });
+
+  it("keeps its one alarm at the earliest row, whatever order rows come in", async ({ expect }) => {
+    const shard = env.LEASE_DIRECTORY.getByName("alarm-order");
+    const now = Date.now();
+    const [long, short] = [crypto.randomUUID(), crypto.randomUUID()];
+    await shard.put(long, "long.W10", now + 3_600_000);
+    await shard.put(short, "short.W10", now + 60_000);
+    const alarmAt = () => runInDurableObject(shard, (_: LeaseDirectory, state) => state.storage.getAlarm());
+    expect(await alarmAt()).toBe(now + 60_000 + DIRECTORY_GRACE_MS + 1);
+    await runInDurableObject(shard, (directory: LeaseDirectory) => {
+      directory.now = () => now + 60_000 + DIRECTORY_GRACE_MS + 1;
+    });
+    expect(await runDurableObjectAlarm(shard)).toBe(true);
+    expect(await shard.renew(short, now)).toBeNull();
+    expect(await shard.renew(long, now)).toBe("long.W10");
+    expect(await alarmAt()).toBe(now + 3_600_000 + DIRECTORY_GRACE_MS + 1);
+  });
 });
