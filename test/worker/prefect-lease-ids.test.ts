@@ -127,16 +127,20 @@ describe("unknown lease ids answer as Prefect's server does", () => {
 });
 
 describe("exactness when the directory fails", () => {
-  it("gives the grant back and answers 503 unavailable when the directory write fails", async ({ expect }) => {
-    const name = uniqueName();
-    await createLimit(name, 1);
+  it.for([1, 2])("gives a %i-name grant back and answers 503 unavailable when the directory write fails", async (count, { expect }) => {
+    const names = Array.from({ length: count }, () => uniqueName());
+    for (const name of names) {
+      await createLimit(name, 1);
+    }
     const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
-    const response = await callWith(failing, "POST", "/increment-with-lease", { names: [name], slots: 1, lease_duration: 300.0 }, PREFECT);
+    const response = await callWith(failing, "POST", "/increment-with-lease", { names, slots: 1, lease_duration: 300.0 }, PREFECT);
     expect(response.status).toBe(503);
     expect(response.body.code).toBe("unavailable");
-    expect(await activeSlots(name)).toBe(0);
-    // Not leaked: the slot can be taken again at once.
-    expect((await prefectLease([name])).status).toBe(200);
+    for (const name of names) {
+      expect(await activeSlots(name)).toBe(0);
+    }
+    // Not leaked: the slots can be taken again at once.
+    expect((await prefectLease(names)).status).toBe(200);
   });
 
   it("answers 503, not 500, when renew or release cannot reach the directory", async ({ expect }) => {
