@@ -13,9 +13,8 @@
 import { decodeLeaseId } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
 import { DETAIL, GclError } from "../protocol/errors";
+import { UUID_PATTERN } from "../protocol/names";
 import type { LeaseGrant } from "../protocol/types";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Prefect's client names itself in every request (`client/base.py`, `client/orchestration`). */
 export function isPrefectClient(headers: Headers): boolean {
@@ -77,7 +76,7 @@ export async function renewAnyLeaseId(
   leaseSeconds: number | undefined,
   renew: (nativeId: string) => Promise<void>,
 ): Promise<void> {
-  if (!UUID.test(leaseId)) {
+  if (!UUID_PATTERN.test(leaseId)) {
     if (decodeLeaseId(leaseId) === null) {
       throw notFound();
     }
@@ -109,7 +108,7 @@ export async function releaseAnyLeaseId(
   leaseId: string,
   release: (nativeId: string) => Promise<void>,
 ): Promise<void> {
-  if (!UUID.test(leaseId)) {
+  if (!UUID_PATTERN.test(leaseId)) {
     return decodeLeaseId(leaseId) === null ? undefined : release(leaseId);
   }
   const uuid = leaseId.toLowerCase();
