@@ -271,6 +271,32 @@ def expect_status(call: Callable[[], Any], status: int) -> HTTPStatusError:
     raise AssertionError(f"expected HTTP {status}, got a success")
 
 
+def format_http_status_error(error: HTTPStatusError) -> str:
+    """concurrency/_asyncio.py `_format_http_status_error`: what ConcurrencySlotAcquisitionError says."""
+    try:
+        body = error.json()
+    except ValueError:
+        body = None
+    messages: list[str] = []
+    if isinstance(body, dict):
+        errors = body.get("exception_detail") or body.get("detail")
+        if isinstance(errors, list):
+            for entry in errors:
+                if not isinstance(entry, dict) or not isinstance(entry.get("msg"), str):
+                    continue
+                loc = entry.get("loc")
+                if isinstance(loc, (list, tuple)) and loc:
+                    if loc[0] == "body":
+                        loc = loc[1:]
+                    field = ".".join(str(part) for part in loc)
+                else:
+                    field = ""
+                messages.append(f"{field}: {entry['msg']}" if field else entry["msg"])
+        elif isinstance(errors, str):
+            messages.append(errors)
+    return f"{error.status}: {'; '.join(messages)}" if messages else str(error.status)
+
+
 def acquire_with_lease(
     client: PrefectLikeClient, names: list[str], occupy: int, holder: Optional[ConcurrencyLeaseHolder]
 ) -> ConcurrencyLimitWithLeaseResponse:
@@ -358,6 +384,13 @@ def run_all(api_url: str, auth_string: Optional[str], api_key: Optional[str], la
         # ConcurrencyContext cleanup releases again: idempotent.
         expect(new_client().release_concurrency_slots_with_lease(lease_id=lease.lease_id).status == 204, "second release")
 
+    def concurrency_error_message() -> None:
+        # ConcurrencySlotAcquisitionError carries the server's reason, field by field.
+        over = expect_status(lambda: acquire_with_lease(new_client(), [name], occupy=99, holder=None), 422)
+        expect(format_http_status_error(over) == "422: Slots requested is greater than the limit", format_http_status_error(over))
+        bad = expect_status(lambda: new_client().increment_concurrency_slots_with_lease([name], 0, "concurrency", 300.0, None), 422)
+        expect(format_http_status_error(bad).startswith("422: slots: "), format_http_status_error(bad))
+
     def concurrency_all_missing() -> None:
         lease = acquire_with_lease(new_client(), [f"ghost-{suffix}"], occupy=1, holder=None)
         expect(isinstance(lease.lease_id, UUID) and lease.limits == [], "all-missing answer does not parse")
@@ -390,6 +423,7 @@ def run_all(api_url: str, auth_string: Optional[str], api_key: Optional[str], la
     checks.run("prefect gcl ls", cli_ls)
     checks.run("prefect gcl update / enable / disable", cli_update)
     checks.run("concurrency(): increment-with-lease, renew, 423, release", concurrency_flow)
+    checks.run("concurrency(): a 422 names its reason in ConcurrencySlotAcquisitionError", concurrency_error_message)
     checks.run("concurrency(): every name missing", concurrency_all_missing)
     checks.run("unknown lease: renew 410, release 204", unknown_leases)
     checks.run("rate_limit()", rate_limit_flow)
