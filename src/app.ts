@@ -7,6 +7,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { dashboardRoutes } from "./dashboard";
+import { prefectRoutes } from "./prefect/routes";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
@@ -50,6 +51,7 @@ export function createApp(): App {
   // Generated at build time from the routes' own schemas (`npm run openapi`).
   app.get("/openapi.json", (c) => c.json(openApiDocument));
   dashboardRoutes(app);
+  prefectRoutes(app);
   slotRoutes(app);
   limitRoutes(app);
 
