@@ -90,7 +90,8 @@ async function readJson(c: AppContext): Promise<unknown> {
   }
 }
 
-function parseBody<Schema extends z.ZodType>(schema: Schema, raw: unknown, required: boolean): z.infer<Schema> {
+/** Validates a request body (`undefined` when absent) into its schema's type, or a 422 naming each field. */
+export function parseBody<Schema extends z.ZodType>(schema: Schema, raw: unknown, required: boolean): z.infer<Schema> {
   if (raw === undefined) {
     if (required) {
       throw new GclError("invalid_request", "request body is required", {
