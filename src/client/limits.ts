@@ -7,7 +7,7 @@
 
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type Http, type HttpAnswer, toGclError, unreachable, UnreachableError } from "./http";
+import { type HttpAnswer, toGclError, unreachable, type Transport, UnreachableError } from "./http";
 import { got } from "./validate";
 
 /** Per-call options of the administration calls. */
@@ -36,7 +36,7 @@ export interface LimitsApi {
   leases(idOrName: string, options?: AdminCallOptions): Promise<LimitLeases>;
 }
 
-export function createLimitsApi(http: Http): LimitsApi {
+export function createLimitsApi(http: Transport): LimitsApi {
   async function call(method: string, path: string, body: unknown, options: AdminCallOptions = {}): Promise<HttpAnswer> {
     let answer: HttpAnswer;
     try {
