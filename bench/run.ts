@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const sequential = await floorAndUncontended(api, PLAN.rounds, PLAN.roundMs, worker.cpuSeconds);
     log("rpc: a caller Worker over its service binding, timed inside workerd");
     await api.createLimit({ name: "bench-rpc", limit: 8 });
-    const rpc = await rpcFigures(worker.callerUrl, "bench-rpc", PLAN.rounds, PLAN.roundMs);
+    const rpc = await rpcFigures(worker.callerUrl, "bench-rpc", PLAN.rounds, PLAN.roundMs, worker.cpuSeconds);
     log("floor after idle");
     const idleFloor = await floorAfterIdle(api, PLAN.idleFloors, CONTENDED.holdMs);
     await sleep(SETTLE_MS);
@@ -188,6 +188,14 @@ async function main(): Promise<void> {
     raw_ratio_to_floor: rpcRatio(rpc.rpc_raw.perSecond),
     http_acquire_release_per_s: rpc.http_client.perSecond,
     http_ratio_to_floor: rpcRatio(rpc.http_client.perSecond),
+    workerd_cpu_us: {
+      floor: rpc.floor.cpuUsPerOp,
+      pair: rpc.rpc_client.cpuUsPerOp,
+      raw_pair: rpc.rpc_raw.cpuUsPerOp,
+      http_pair: rpc.http_client.cpuUsPerOp,
+    },
+    cpu_ratio_to_floor:
+      rpc.floor.cpuUsPerOp === null || rpc.rpc_client.cpuUsPerOp === null ? null : (2 * rpc.floor.cpuUsPerOp) / rpc.rpc_client.cpuUsPerOp,
     per_round: {
       floor: rpc.floor.perRound,
       client: rpc.rpc_client.perRound,
@@ -409,6 +417,8 @@ type Results = {
     raw_acquire_release_per_s: number;
     raw_ratio_to_floor: number;
     http_acquire_release_per_s: number;
+    workerd_cpu_us: { floor: number | null; pair: number | null; raw_pair: number | null; http_pair: number | null };
+    cpu_ratio_to_floor: number | null;
   };
   contended: ContendedResult & { utilization_of_bound: number | null; handoff_over_idle_floor: number | null };
   bundle: { minified_bytes: number; gzip_bytes: number };
@@ -441,6 +451,11 @@ function renderTable(results: Results, peer: Peer | null, peerReason: string | u
   row("rpc.ratio_to_floor", fmt(rpc.ratio_to_floor, 2), `>= ${GOALS.rpcRatioToFloor}`);
   row("rpc.vs_http", fmt(rpc.vs_http, 2), `(HTTP over the binding: ${fmt(rpc.http_acquire_release_per_s, 0)} pairs/s)`);
   row("  raw RPC, no client", `${fmt(rpc.raw_acquire_release_per_s, 0)} pairs/s`, `(ratio ${fmt(rpc.raw_ratio_to_floor, 2)})`);
+  row(
+    "  workerd CPU per call/pair",
+    `floor ${fmt(rpc.workerd_cpu_us.floor, 0)} µs, pair ${fmt(rpc.workerd_cpu_us.pair, 0)} µs (raw ${fmt(rpc.workerd_cpu_us.raw_pair, 0)}, HTTP ${fmt(rpc.workerd_cpu_us.http_pair, 0)})`,
+    `(CPU ratio ${fmt(rpc.cpu_ratio_to_floor, 2)})`,
+  );
   row("floor after 20 ms idle, p50", `${fmt(floor.after_idle_p50_ms, 2)} ms`, "(a hand-off's floor)");
   row("contended.utilization", fmt(waiting.utilization, 3), `>= ${GOALS.utilization} (polling: ${fmt(polling.utilization, 3)})`);
   row("  bound from the idle floor", fmt(floor.utilization_bound, 3), "hold / (hold + idle floor)");

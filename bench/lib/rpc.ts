@@ -7,6 +7,7 @@
  */
 
 import { post } from "./http.ts";
+import type { CpuProbe } from "./workloads.ts";
 
 export type RpcKind = "floor" | "rpc_raw" | "rpc_client" | "http_client";
 
@@ -17,6 +18,8 @@ export interface RpcKindResult {
   seconds: number;
   perSecond: number;
   perRound: number[];
+  /** workerd CPU (caller and callee: one process) per operation, in µs; null where /proc cannot tell. */
+  cpuUsPerOp: number | null;
 }
 
 export type RpcResults = Record<RpcKind, RpcKindResult>;
@@ -30,18 +33,26 @@ async function loop(callerUrl: string, kind: RpcKind, ms: number, name: string):
 }
 
 /** Runs every kind in alternating rounds after a warm-up; `name` must be a limit with room. */
-export async function rpcFigures(callerUrl: string, name: string, rounds: number, roundMs: number): Promise<RpcResults> {
+export async function rpcFigures(
+  callerUrl: string,
+  name: string,
+  rounds: number,
+  roundMs: number,
+  serverCpu: CpuProbe = () => null,
+): Promise<RpcResults> {
   for (const kind of KINDS) {
     await loop(callerUrl, kind, Math.min(400, roundMs), name);
   }
-  const totals = Object.fromEntries(KINDS.map((kind) => [kind, { operations: 0, ms: 0, perRound: [] as number[] }])) as Record<
-    RpcKind,
-    { operations: number; ms: number; perRound: number[] }
-  >;
+  const totals = Object.fromEntries(
+    KINDS.map((kind) => [kind, { operations: 0, ms: 0, perRound: [] as number[], cpuS: 0 as number | null }]),
+  ) as Record<RpcKind, { operations: number; ms: number; perRound: number[]; cpuS: number | null }>;
   for (let round = 0; round < rounds; round++) {
     for (const kind of KINDS) {
+      const cpuBefore = serverCpu();
       const run = await loop(callerUrl, kind, roundMs, name);
+      const cpuAfter = serverCpu();
       const total = totals[kind];
+      total.cpuS = total.cpuS === null || cpuBefore === null || cpuAfter === null ? null : total.cpuS + cpuAfter - cpuBefore;
       total.operations += run.operations;
       total.ms += run.ms;
       total.perRound.push(run.ms > 0 ? (run.operations * 1000) / run.ms : 0);
@@ -49,8 +60,9 @@ export async function rpcFigures(callerUrl: string, name: string, rounds: number
   }
   return Object.fromEntries(
     KINDS.map((kind) => {
-      const { operations, ms, perRound } = totals[kind];
-      return [kind, { operations, seconds: ms / 1000, perSecond: ms > 0 ? (operations * 1000) / ms : 0, perRound }];
+      const { operations, ms, perRound, cpuS } = totals[kind];
+      const cpuUsPerOp = cpuS === null || operations === 0 ? null : (cpuS * 1e6) / operations;
+      return [kind, { operations, seconds: ms / 1000, perSecond: ms > 0 ? (operations * 1000) / ms : 0, perRound, cpuUsPerOp }];
     }),
   ) as RpcResults;
 }
