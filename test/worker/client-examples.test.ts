@@ -35,6 +35,16 @@ const worker = {
   },
 };
 
+// ── The RPC example (README "From another Worker (RPC)"), verbatim ──
+const rpcWorker = {
+  async fetch(request: Request, env: { GCL: Fetcher }): Promise<Response> {
+    const name = new URL(request.url).searchParams.get("limit") ?? "db";
+    // RPC over the service binding: no URL, no token, no HTTP in between.
+    await using slot = await createClient({ binding: env.GCL }).acquire(name, { timeoutSeconds: 10 });
+    return Response.json({ holding: name, fencingToken: slot.fencingTokens[name] });
+  },
+};
+
 /** Routes the global `fetch` to the edge-gcl Worker, and answers the example's origin itself. */
 function routeFetch() {
   return vi.spyOn(globalThis, "fetch").mockImplementation(async (input, init) => {
@@ -60,6 +70,19 @@ describe("docs/client.md examples", () => {
 
     expect(await response.text()).toBe("rows");
     expect((await admin.limits.get("origin-db")).active_slots).toBe(0);
+  });
+
+  it("runs the RPC example over workerd's loopback service binding", async ({ expect }) => {
+    const gcl = createClient({ binding: exports.default });
+    await gcl.limits.create({ name: "rpc-db", limit: 1 });
+
+    const response = await rpcWorker.fetch(new Request("https://app.example.com/?limit=rpc-db"), {
+      GCL: exports.default as unknown as Fetcher,
+    });
+
+    expect(await response.json()).toEqual({ holding: "rpc-db", fencingToken: expect.any(Number) });
+    // Released when the handler's scope ended.
+    expect((await gcl.limits.get("rpc-db")).active_slots).toBe(0);
   });
 
   it("runs the Node example", async ({ expect }) => {
