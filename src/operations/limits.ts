@@ -35,7 +35,11 @@ async function resolveName(env: Env, idOrName: string): Promise<string> {
 }
 
 export async function createLimit(env: Env, body: CreateLimitBody): Promise<LimitRecord> {
-  const limits = env.LIMITS.getByName(body.name);
+  // A region hint counts only on the object's first use, so it goes on this first `getByName`.
+  const limits = env.LIMITS.getByName(
+    body.name,
+    body.location_hint === undefined ? undefined : { locationHint: body.location_hint },
+  );
   let id: string = crypto.randomUUID();
   const claim = await catalog(env).register(body.name, id);
   if (claim.status === "exists") {

@@ -27,3 +27,5 @@ export const MAX_SLOTS = 1_000_000_000;
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */
 export const NAME_PATTERN = /^[^/%&><]+$/;
+/** Cloudflare's Durable Object region hints, for `location_hint` on create. */
+export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;

@@ -13,6 +13,7 @@ import {
   MAX_PAGE_SIZE,
   MAX_SLOTS,
   MAX_WAIT_SECONDS,
+  LOCATION_HINTS,
   MIN_LEASE_SECONDS,
   NAME_PATTERN,
   REQUEST_ID_PATTERN,
@@ -65,6 +66,7 @@ export const CreateLimitSchema = z
     slot_decay_per_second: DecayPerSecond.optional(),
     active_slots: SlotCount.optional(),
     denied_slots: SlotCount.optional(),
+    location_hint: z.enum(LOCATION_HINTS).optional(),
   })
   .openapi("CreateLimit") satisfies z.ZodType<CreateLimitBody>;
 

@@ -3,7 +3,12 @@
  * the CLI. Types only: the runtime schemas that validate requests live in `./schemas`.
  */
 
+import type { LOCATION_HINTS } from "./constants";
+
 export type AcquireMode = "concurrency" | "rate_limit";
+
+/** A Durable Object region hint: where a new limit's object should live, near its callers. */
+export type LocationHint = (typeof LOCATION_HINTS)[number];
 
 /** Who holds a lease. Free-form: Prefect's `{type: "task_run", id: <uuid>}` fits. */
 export interface LeaseHolder {
@@ -34,9 +39,14 @@ export interface CreateLimitBody {
   slot_decay_per_second?: number;
   active_slots?: number;
   denied_slots?: number;
+  /**
+   * Where the limit's object is created (Cloudflare's region hints). Takes effect only when the
+   * create is the object's first use; it cannot be changed later.
+   */
+  location_hint?: LocationHint;
 }
 
-export type UpdateLimitBody = Partial<CreateLimitBody> & {
+export type UpdateLimitBody = Partial<Omit<CreateLimitBody, "location_hint">> & {
   /** Limits cannot be renamed (one object per name): only the current name is accepted. */
   name?: string;
 };
