@@ -57,7 +57,8 @@ function routeFetch() {
 }
 
 describe("docs/client.md examples", () => {
-  it("runs the Worker example over a service binding", async ({ expect }) => {
+  // The file's first call into the Worker pays its modules' load: 3-5 s on a loaded 2-core machine.
+  it("runs the Worker example over a service binding", { timeout: 20_000 }, async ({ expect }) => {
     routeFetch();
     const binding = { fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(input, init) };
     const admin = createClient({ fetch: binding.fetch });
