@@ -8,6 +8,7 @@
 
 import { CATALOG_NAME } from "../objects/catalog-object";
 import { DETAIL, GclError } from "../protocol/errors";
+import { UUID_PATTERN, unaddressableName } from "../protocol/names";
 import type {
   CreateLimitBody,
   FilterBody,
@@ -15,8 +16,6 @@ import type {
   LimitRecord,
   UpdateLimitBody,
 } from "../protocol/types";
-
-const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function catalog(env: Env) {
   return env.CATALOG.getByName(CATALOG_NAME);
@@ -35,23 +34,19 @@ async function resolveName(env: Env, idOrName: string): Promise<string> {
 }
 
 export async function createLimit(env: Env, body: CreateLimitBody): Promise<LimitRecord> {
-  // A region hint counts only on the object's first use, so it goes on this first `getByName`.
+  const problem = unaddressableName(body.name);
+  if (problem !== null) {
+    throw new GclError("invalid_request", `name: ${problem}`, { errors: [{ path: "name", message: problem }] });
+  }
+  // The limit object decides (it is single-threaded); the catalog then indexes what it decided,
+  // and is repaired here if an earlier create died between the two writes. A region hint counts
+  // only on the object's first use, so it goes on this `getByName`.
   const limits = env.LIMITS.getByName(
     body.name,
     body.location_hint === undefined ? undefined : { locationHint: body.location_hint },
   );
-  let id: string = crypto.randomUUID();
-  const claim = await catalog(env).register(body.name, id);
-  if (claim.status === "exists") {
-    // The catalog can hold a name whose limit object is empty, if a create died between the
-    // two writes; then the name is free and its id is reused.
-    if ((await limits.describe()) !== null) {
-      throw new GclError("already_exists", DETAIL.alreadyExists);
-    }
-    id = claim.id;
-  }
-  const record = await limits.create({
-    id,
+  const outcome = await limits.create({
+    id: crypto.randomUUID(),
     name: body.name,
     limit: body.limit,
     active: body.active ?? true,
@@ -59,10 +54,11 @@ export async function createLimit(env: Env, body: CreateLimitBody): Promise<Limi
     activeSlots: body.active_slots ?? 0,
     deniedSlots: body.denied_slots ?? 0,
   });
-  if (record === null) {
+  await catalog(env).put(body.name, outcome.record.id, outcome.generation);
+  if (outcome.status === "exists") {
     throw new GclError("already_exists", DETAIL.alreadyExists);
   }
-  return record;
+  return outcome.record;
 }
 
 /** A page of limits, sorted by name. */
@@ -104,11 +100,11 @@ export async function updateLimit(env: Env, idOrName: string, body: UpdateLimitB
 /** Deletes a limit, revoking its leases. */
 export async function deleteLimit(env: Env, idOrName: string): Promise<void> {
   const name = await resolveName(env, idOrName);
-  const deletedId = await env.LIMITS.getByName(name).remove();
-  if (deletedId === null) {
+  const deleted = await env.LIMITS.getByName(name).remove();
+  if (deleted === null) {
     throw new GclError("not_found", DETAIL.notFound);
   }
-  await catalog(env).unregister(name, deletedId);
+  await catalog(env).drop(name, deleted.generation);
 }
 
 /** Who holds a limit's slots, and how many wait. */

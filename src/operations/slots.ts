@@ -5,6 +5,8 @@
  * addressed by name, and a lease id names the limits it covers.
  */
 
+import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "../coordinator/acquire";
+import { workerCoordination } from "../coordinator/workers";
 import { decodeLeaseId } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
 import { DETAIL, GclError } from "../protocol/errors";
@@ -17,14 +19,6 @@ import type {
   MinimalLimit,
   RenewBody,
 } from "../protocol/types";
-import {
-  acquireSlots,
-  normalizeNames,
-  type SlotRequest,
-  type SlotResult,
-  type WaitOptions,
-  withdrawRequest,
-} from "../routes/acquisition";
 
 /** How a caller may wait, as its transport knows it: seconds to wait, a way to learn it left. */
 export interface WaitContext {
@@ -36,16 +30,22 @@ export interface WaitContext {
 
 /** Turns a refusal into the error the caller gets. */
 function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
-  if (result.status === "locked") {
-    return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
+  switch (result.status) {
+    case "locked":
+      return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
+    case "queue_full":
+      return new GclError("queue_full", DETAIL.queueFull(result.name), { retryAfterSeconds: result.retryAfterSeconds });
   }
   switch (result.code) {
     case "slots_exceed_limit":
       return new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit);
     case "rate_limit_without_decay":
-      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
+      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay(result.names));
     case "request_id_in_use":
-      return new GclError("request_id_in_use", `request_id is already in use on '${result.name}': use a new one per request`);
+      return new GclError(
+        "request_id_in_use",
+        `request_id is already in use on ${result.names.map((name) => `'${name}'`).join(", ")} (by a request that is waiting, holds slots, ended in the last minute, or was cancelled): use a new one per request`,
+      );
   }
 }
 
@@ -58,16 +58,23 @@ function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): S
     kind,
     leaseMs: kind === "lease" ? (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000 : 0,
     holder: kind === "lease" ? (body.holder ?? null) : null,
-    requestId: body.request_id,
+    requestId: body.request_id ?? null,
+    waitMs: Math.round((body.wait_seconds ?? 0) * 1000),
   };
 }
 
-function waitOptions(context: WaitContext, waitSeconds: number | undefined): WaitOptions {
-  return {
-    waitMs: Math.round((waitSeconds ?? 0) * 1000),
-    signal: context.signal,
-    waitUntil: context.waitUntil,
-  };
+/** Takes the slots; a caller that goes away withdraws what is waiting or was granted too late. */
+async function acquire(
+  env: Env,
+  request: SlotRequest,
+  context: WaitContext,
+): Promise<Extract<SlotResult, { status: "granted" }>> {
+  const waitUntil = context.waitUntil ?? ((task: Promise<unknown>) => void task);
+  const result = await acquireSlots(workerCoordination(env, waitUntil), request, context.signal);
+  if (result.status !== "granted") {
+    throw refusal(result);
+  }
+  return result;
 }
 
 /** The names a lease id covers, or a 422. */
@@ -87,10 +94,7 @@ async function releaseLease(env: Env, leaseId: string, names: readonly string[])
 
 /** Takes slots without a lease (rate limits, or slots given back with `decrement`). */
 export async function increment(env: Env, body: IncrementBody, context: WaitContext = {}): Promise<MinimalLimit[]> {
-  const result = await acquireSlots(env, slotRequest(body, "increment"), waitOptions(context, body.wait_seconds));
-  if (result.status !== "granted") {
-    throw refusal(result);
-  }
+  const result = await acquire(env, slotRequest(body, "increment"), context);
   return result.limits.map(({ limit }) => limit);
 }
 
@@ -100,10 +104,7 @@ export async function incrementWithLease(
   body: IncrementWithLeaseBody,
   context: WaitContext = {},
 ): Promise<LeaseGrant> {
-  const result = await acquireSlots(env, slotRequest(body, "lease"), waitOptions(context, body.wait_seconds));
-  if (result.status !== "granted") {
-    throw refusal(result);
-  }
+  const result = await acquire(env, slotRequest(body, "lease"), context);
   return {
     lease_id: result.leaseId,
     limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),
@@ -125,9 +126,12 @@ export async function decrementWithLease(env: Env, body: { lease_id: string }): 
   await releaseLease(env, body.lease_id, leaseNames(body.lease_id));
 }
 
-/** Withdraws a request by its request_id: its place in line, or the grant it never received. */
+/**
+ * Withdraws a request by its request_id: its place in line, its reservation or its grant; one
+ * that arrives later is refused.
+ */
 export async function cancel(env: Env, body: CancelBody): Promise<void> {
-  await withdrawRequest(env, body.names, body.request_id);
+  await Promise.all(normalizeNames(body.names).map((name) => env.LIMITS.getByName(name).cancel(body.request_id)));
 }
 
 /** Extends a live lease to now + lease_duration, or a 410 (and frees what it still holds). */
