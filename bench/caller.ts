@@ -6,6 +6,7 @@
  * count. Kinds:
  *
  * - `floor`: `env.GCL.floor()`: service-binding RPC → one Durable Object call → one SQLite write.
+ * - `floor_validated`: the same with an acquire's body, validated, and a grant-shaped answer.
  * - `rpc_raw`: `env.GCL.acquire()` then `env.GCL.release()`: the RPC methods, no client.
  * - `rpc_client`: `createClient({ binding })`'s `acquire()` then `release()`: what a user runs.
  * - `http_client`: the same client over HTTP through the binding's `fetch`.
@@ -15,13 +16,14 @@ import { createClient, type GclClient } from "../src/client/index.ts";
 import type { GclRpc } from "../src/protocol/rpc.ts";
 
 interface CallerEnv {
-  GCL: Fetcher & GclRpc & { floor(): Promise<number> };
+  GCL: Fetcher & GclRpc & { floor(): Promise<number>; floorValidated(body: object): Promise<unknown> };
 }
 
 const MAX_ITERATIONS = 1_000_000;
 const LEASE_S = 60;
 
-type Kind = "floor" | "rpc_raw" | "rpc_client" | "http_client";
+type Kind = "floor" | "floor_validated" | "rpc_raw" | "rpc_client" | "http_client";
+const KINDS: Kind[] = ["floor", "floor_validated", "rpc_raw", "rpc_client", "http_client"];
 
 // One client of each kind per isolate, as a user's Worker would keep at module scope.
 let clients: { rpc: GclClient; http: GclClient } | undefined;
@@ -36,6 +38,10 @@ function operation(kind: Kind, env: CallerEnv, name: string): () => Promise<void
     case "floor":
       return async () => {
         await env.GCL.floor();
+      };
+    case "floor_validated":
+      return async () => {
+        await env.GCL.floorValidated({ names: [name], slots: 1, lease_duration: LEASE_S });
       };
     case "rpc_raw":
       return async () => {
@@ -62,8 +68,8 @@ export default {
     const kind = url.searchParams.get("kind") as Kind;
     const ms = Number(url.searchParams.get("ms") ?? "1000");
     const name = url.searchParams.get("name") ?? "bench-rpc";
-    if (url.pathname !== "/loop" || !["floor", "rpc_raw", "rpc_client", "http_client"].includes(kind)) {
-      return new Response("POST /loop?kind=floor|rpc_raw|rpc_client|http_client&ms=&name=", { status: 404 });
+    if (url.pathname !== "/loop" || !KINDS.includes(kind)) {
+      return new Response(`POST /loop?kind=${KINDS.join("|")}&ms=&name=`, { status: 404 });
     }
     const run = operation(kind, env, name);
     // workerd's clock moves at I/O; every operation here is I/O, so the reading is exact enough.

@@ -188,6 +188,14 @@ async function main(): Promise<void> {
     raw_ratio_to_floor: rpcRatio(rpc.rpc_raw.perSecond),
     http_acquire_release_per_s: rpc.http_client.perSecond,
     http_ratio_to_floor: rpcRatio(rpc.http_client.perSecond),
+    ladder: {
+      floor: { per_s: rpc.floor.perSecond, workerd_cpu_us: rpc.floor.cpuUsPerOp },
+      floor_validated: {
+        per_s: rpc.floor_validated.perSecond,
+        ratio_to_floor: rpc.floor_validated.perSecond / rpc.floor.perSecond,
+        workerd_cpu_us: rpc.floor_validated.cpuUsPerOp,
+      },
+    },
     workerd_cpu_us: {
       floor: rpc.floor.cpuUsPerOp,
       pair: rpc.rpc_client.cpuUsPerOp,
@@ -418,6 +426,7 @@ type Results = {
     raw_ratio_to_floor: number;
     http_acquire_release_per_s: number;
     workerd_cpu_us: { floor: number | null; pair: number | null; raw_pair: number | null; http_pair: number | null };
+    ladder: { floor_validated: { per_s: number; ratio_to_floor: number; workerd_cpu_us: number | null } };
     cpu_ratio_to_floor: number | null;
   };
   contended: ContendedResult & { utilization_of_bound: number | null; handoff_over_idle_floor: number | null };
@@ -451,6 +460,11 @@ function renderTable(results: Results, peer: Peer | null, peerReason: string | u
   row("rpc.ratio_to_floor", fmt(rpc.ratio_to_floor, 2), `>= ${GOALS.rpcRatioToFloor}`);
   row("rpc.vs_http", fmt(rpc.vs_http, 2), `(HTTP over the binding: ${fmt(rpc.http_acquire_release_per_s, 0)} pairs/s)`);
   row("  raw RPC, no client", `${fmt(rpc.raw_acquire_release_per_s, 0)} pairs/s`, `(ratio ${fmt(rpc.raw_ratio_to_floor, 2)})`);
+  row(
+    "  floor + validation + grant answer",
+    `${fmt(rpc.ladder.floor_validated.per_s, 0)} calls/s`,
+    `(ratio ${fmt(rpc.ladder.floor_validated.ratio_to_floor, 2)}, workerd ${fmt(rpc.ladder.floor_validated.workerd_cpu_us, 0)} µs)`,
+  );
   row(
     "  workerd CPU per call/pair",
     `floor ${fmt(rpc.workerd_cpu_us.floor, 0)} µs, pair ${fmt(rpc.workerd_cpu_us.pair, 0)} µs (raw ${fmt(rpc.workerd_cpu_us.raw_pair, 0)}, HTTP ${fmt(rpc.workerd_cpu_us.http_pair, 0)})`,

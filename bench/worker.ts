@@ -22,7 +22,7 @@ import { DurableObject } from "cloudflare:workers";
 import { createApp } from "../src/app.ts";
 import { GclEntrypoint } from "../src/rpc/entrypoint.ts";
 import { IncrementWithLeaseSchema } from "../src/protocol/schemas.ts";
-import { defineRoute } from "../src/routes/define.ts";
+import { defineRoute, parseBody } from "../src/routes/define.ts";
 
 // The production classes, imported where they live (../src/index.ts re-exports them).
 export { CatalogObject } from "../src/objects/catalog-object.ts";
@@ -77,6 +77,13 @@ export default class BenchWorker extends GclEntrypoint {
   /** The RPC floor: one Durable Object call, one SQLite write. */
   floor(): Promise<number> {
     return (this.env as BenchEnv).FLOOR.getByName("floor").write();
+  }
+
+  /** The RPC floor plus what `acquire` adds before and after the object: validation, a grant-shaped answer. */
+  async floorValidated(body: unknown): Promise<{ ok: true; value: object }> {
+    const parsed = parseBody(IncrementWithLeaseSchema, body, true);
+    await (this.env as BenchEnv).FLOOR.getByName("floor").write();
+    return { ok: true, value: grantLike(parsed.names[0] ?? "") };
   }
 
   override async fetch(request: Request): Promise<Response> {

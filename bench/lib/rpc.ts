@@ -9,9 +9,9 @@
 import { post } from "./http.ts";
 import type { CpuProbe } from "./workloads.ts";
 
-export type RpcKind = "floor" | "rpc_raw" | "rpc_client" | "http_client";
+export type RpcKind = "floor" | "floor_validated" | "rpc_raw" | "rpc_client" | "http_client";
 
-const KINDS: RpcKind[] = ["floor", "rpc_raw", "rpc_client", "http_client"];
+const KINDS: RpcKind[] = ["floor", "floor_validated", "rpc_raw", "rpc_client", "http_client"];
 
 export interface RpcKindResult {
   operations: number;
