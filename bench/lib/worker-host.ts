@@ -30,6 +30,8 @@ export interface WorkerHost {
   callerUrl: string;
   /** Where the bundle (and its source map) is, until `stop()`. */
   bundleDir: string;
+  /** The same for the caller Worker's bundle. */
+  callerBundleDir: string;
   /** The inspector's base URL, when asked for. */
   inspectorUrl?: string;
   versions: { wrangler: string; miniflare: string; workerd: string };
@@ -165,6 +167,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
       url: direct.href.replace(/\/$/, ""),
       callerUrl: callerDirect.href.replace(/\/$/, ""),
       bundleDir: outdir,
+      callerBundleDir: callerOutdir,
       ...(inspectorUrl === undefined ? {} : { inspectorUrl }),
       versions,
       timings: { buildMs, startMs },

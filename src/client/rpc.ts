@@ -16,28 +16,29 @@ const NO_HEADERS: FetchResponse["headers"] = { get: () => null };
 
 /** The RPC method a route is served by, called with the route's arguments. */
 function dispatch(rpc: GclRpc, method: string, path: string, body: unknown): Promise<RpcResult<unknown>> | undefined {
-  const parts = path.split("/").slice(1).map(decodeURIComponent);
-  const [first = "", second = "", third] = parts;
   // The bodies are the routes' bodies; the server validates them as it does for HTTP.
   const input = body as never;
-  if (method === "POST" && parts.length === 1) {
-    switch (first) {
-      case "":
-        return rpc.createLimit(input);
-      case "filter":
-        return rpc.listLimits(input);
-      case "increment":
-        return rpc.increment(input);
-      case "increment-with-lease":
+  if (method === "POST") {
+    // The fixed paths first, without parsing: they are the hot path.
+    switch (path) {
+      case "/increment-with-lease":
         return rpc.acquire(input);
-      case "decrement":
-        return rpc.decrement(input);
-      case "decrement-with-lease":
+      case "/decrement-with-lease":
         return rpc.release((body as { lease_id?: never } | undefined)?.lease_id as never);
-      case "cancel":
+      case "/increment":
+        return rpc.increment(input);
+      case "/decrement":
+        return rpc.decrement(input);
+      case "/cancel":
         return rpc.cancel(input);
+      case "/filter":
+        return rpc.listLimits(input);
+      case "/":
+        return rpc.createLimit(input);
     }
   }
+  const parts = path.split("/").slice(1).map(decodeURIComponent);
+  const [first = "", second = "", third] = parts;
   if (method === "POST" && parts.length === 3 && first === "leases" && third === "renew") {
     return rpc.renew(second, input);
   }
