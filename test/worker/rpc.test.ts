@@ -94,6 +94,21 @@ describe("RPC: slots", () => {
     expect(await rpc.renew(grant.value.lease_id)).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
   });
 
+  it("frees a lease whose caller never releases it when the lease expires", async ({ expect }) => {
+    const name = uniqueName();
+    await created(name, 1);
+    // A caller that dies holding the slot: nothing releases or renews it.
+    const grant = await rpc.acquire({ names: [name], slots: 1, lease_duration: 1 });
+    expect(grant.ok).toBe(true);
+    expect(await rpc.getLimit(name)).toMatchObject({ value: { active_slots: 1 } });
+    await expect.poll(async () => (await api("GET", `/${name}`)).body.active_slots, {
+      timeout: 5_000,
+    }).toBe(0);
+    if (grant.ok) {
+      expect(await rpc.renew(grant.value.lease_id)).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
+    }
+  });
+
   it("refuses a full limit with locked and a retry_after_seconds, and slots over the limit", async ({ expect }) => {
     const name = uniqueName();
     await created(name, 1);
