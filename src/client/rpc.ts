@@ -72,6 +72,14 @@ function toAnswer(result: RpcResult<unknown>): HttpAnswer {
   };
 }
 
+function notRpc(what: string, cause: unknown): TypeError {
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new TypeError(
+    `could not call ${what} (${message}): \`binding\` must be a service binding to an edge-gcl Worker with RPC, from a Worker whose compatibility_date is 2024-04-03 or later`,
+    { cause },
+  );
+}
+
 function isResult(value: unknown): value is RpcResult<unknown> {
   return typeof value === "object" && value !== null && typeof (value as { ok?: unknown }).ok === "boolean";
 }
@@ -106,16 +114,21 @@ export class RpcTransport extends Transport {
       try {
         call = dispatch(this.#rpc, method, path, body);
       } catch (error) {
-        call = Promise.reject(error);
+        // A plain object, or a Fetcher from before Workers RPC: it has no such method at all.
+        throw notRpc(what, error);
       }
       if (call === undefined) {
         throw new Error(`edge-gcl client bug: no RPC method serves ${method} ${path}`);
       }
       const result = await Promise.race([
         call.catch((error: unknown) => {
-          // Thrown, not answered: the binding failed (service down, connection lost, an old
-          // edge-gcl without RPC). Retried like a network error.
           const message = error instanceof Error ? error.message : String(error);
+          if (/does not implement/i.test(message)) {
+            // An edge-gcl (or another Worker) without these methods: retrying cannot help.
+            throw notRpc(what, error);
+          }
+          // Thrown, not answered: the binding failed (connection lost, the service restarting).
+          // Retried like a network error.
           throw new UnreachableError(`could not call ${what}: ${message}`, { cause: error });
         }),
         stopped,

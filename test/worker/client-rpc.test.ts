@@ -154,6 +154,21 @@ describe("createClient({ binding })", () => {
     expect(tries).toBe(3);
   });
 
+  it("says so at once, without retrying, when the binding has no RPC methods", async ({ expect }) => {
+    const gcl = createClient({ binding: {}, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 } });
+    await expect(gcl.limits.get("db")).rejects.toThrow(/service binding to an edge-gcl Worker with RPC/);
+    let tries = 0;
+    const old = {
+      getLimit: () => {
+        tries += 1;
+        return Promise.reject(new TypeError('The RPC receiver does not implement "getLimit".'));
+      },
+    };
+    const oldGcl = createClient({ binding: old, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 } });
+    await expect(oldGcl.limits.get("db")).rejects.toBeInstanceOf(TypeError);
+    expect(tries).toBe(1);
+  });
+
   it("refuses `binding` together with `fetch`, and a binding that is not an object", ({ expect }) => {
     expect(() => createClient({ binding: exports.default, fetch: globalThis.fetch as never })).toThrow(TypeError);
     expect(() => createClient({ binding: "GCL" as never })).toThrow(/binding/);
