@@ -5,7 +5,7 @@
  * and answers `{ ok: true, value }` or `{ ok: false, error }` (see `src/protocol/rpc.ts`).
  *
  * Trust: RPC needs no token. Only Workers on the same account can hold a service binding to this
- * one, and whoever can deploy such a Worker can already read this Worker's secrets.
+ * one, and whoever can deploy a Worker on that account can already redeploy this one.
  */
 
 import { WorkerEntrypoint } from "cloudflare:workers";
