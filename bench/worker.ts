@@ -26,6 +26,7 @@ import { defineRoute, parseBody } from "../src/routes/define.ts";
 
 // The production classes, imported where they live (../src/index.ts re-exports them).
 export { CatalogObject } from "../src/objects/catalog-object.ts";
+export { LeaseDirectory } from "../src/objects/lease-directory.ts";
 export { LimitObject } from "../src/objects/limit-object.ts";
 
 interface BenchEnv extends Env {

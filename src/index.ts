@@ -4,5 +4,6 @@
  */
 
 export { CatalogObject } from "./objects/catalog-object";
+export { LeaseDirectory } from "./objects/lease-directory";
 export { LimitObject } from "./objects/limit-object";
 export { GclEntrypoint as default } from "./rpc/entrypoint";

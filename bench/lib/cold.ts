@@ -64,6 +64,7 @@ async function startProduction(outdir: string, persist: string) {
       durableObjects: {
         LIMITS: { className: "LimitObject", useSQLite: true },
         CATALOG: { className: "CatalogObject", useSQLite: true },
+        LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
       },
       bindings: { GCL_ALLOW_ANONYMOUS: "true" },
       resourcePersistencePath: persist,

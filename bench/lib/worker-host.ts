@@ -130,6 +130,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
             durableObjects: {
               LIMITS: { className: "LimitObject", useSQLite: true },
               CATALOG: { className: "CatalogObject", useSQLite: true },
+              LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
               FLOOR: { className: "FloorObject", useSQLite: true },
             },
             bindings: { GCL_ALLOW_ANONYMOUS: "true" },

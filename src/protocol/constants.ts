@@ -36,5 +36,3 @@ export const MAX_WAITERS = 10_000;
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */
 export const NAME_PATTERN = /^[^/%&><]+$/;
-/** Cloudflare's Durable Object region hints, for `location_hint` on create. */
-export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;

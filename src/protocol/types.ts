@@ -3,12 +3,7 @@
  * the CLI. Types only: the runtime schemas that validate requests live in `./schemas`.
  */
 
-import type { LOCATION_HINTS } from "./constants";
-
 export type AcquireMode = "concurrency" | "rate_limit";
-
-/** A Durable Object region hint: where a new limit's object should live, near its callers. */
-export type LocationHint = (typeof LOCATION_HINTS)[number];
 
 /** Who holds a lease. Free-form: Prefect's `{type: "task_run", id: <uuid>}` fits. */
 export interface LeaseHolder {
@@ -30,7 +25,12 @@ export interface LimitRecord {
   /** ISO 8601 timestamps. */
   created: string;
   updated: string;
+  /** The Cloudflare region hint given on create, or null (absent from servers that predate it). */
+  location_hint?: string | null;
 }
+
+/** Cloudflare's location hints for where a limit's Durable Object is first placed. */
+export type LocationHint = "wnam" | "enam" | "sam" | "weur" | "eeur" | "apac" | "oc" | "afr" | "me";
 
 export interface CreateLimitBody {
   name: string;
@@ -39,10 +39,7 @@ export interface CreateLimitBody {
   slot_decay_per_second?: number;
   active_slots?: number;
   denied_slots?: number;
-  /**
-   * Where the limit's object is created (Cloudflare's region hints). Takes effect only when the
-   * create is the object's first use; it cannot be changed later.
-   */
+  /** Where to place the limit's object first (Cloudflare's region hints). */
   location_hint?: LocationHint;
 }
 
@@ -120,8 +117,21 @@ export interface LeaseInfo {
   expires_at: string;
 }
 
+/** A request waiting in a limit's line. */
+export interface WaiterInfo {
+  /** 1 for the head of the line. */
+  position: number;
+  slots: number;
+  mode: AcquireMode;
+  holder: LeaseHolder | null;
+  /** ISO 8601: when it joined the line. */
+  waiting_since: string;
+}
+
 export interface LimitLeases {
   leases: LeaseInfo[];
   /** Requests queued for slots on this limit. */
   waiting: number;
+  /** The same requests, head first. */
+  waiters: WaiterInfo[];
 }

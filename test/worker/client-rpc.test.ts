@@ -129,7 +129,7 @@ describe("createClient({ binding })", () => {
     await gcl.limits.disable(name);
     expect(await gcl.limits.get(name)).toMatchObject({ limit: 4, active: false });
     await gcl.limits.enable(name);
-    expect(await gcl.limits.leases(name)).toEqual({ leases: [], waiting: 0 });
+    expect(await gcl.limits.leases(name)).toMatchObject({ leases: [], waiting: 0 });
 
     const duplicate = await gcl.limits.create({ name, limit: 1 }).catch((caught: unknown) => caught);
     expect(duplicate).toBeInstanceOf(GclError);
