@@ -36,3 +36,4 @@ export type {
   MinimalLimit,
   UpdateLimitBody,
 } from "../protocol/types";
+export type { GclRpc, RpcError, RpcResult } from "../protocol/rpc";
