@@ -10,6 +10,7 @@ import { dashboardRoutes } from "./dashboard";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
+import { observeRoutes } from "./routes/observe";
 import { slotRoutes } from "./routes/slots";
 
 /** Renders a GclError; 423 answers carry `Retry-After` as decimal seconds (Prefect parses floats). */
@@ -32,6 +33,7 @@ export function createApp(): App {
   app.get("/healthz", (c) => c.json({ ok: true }));
   dashboardRoutes(app);
   slotRoutes(app);
+  observeRoutes(app); // issue 14: history and /metrics
   limitRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

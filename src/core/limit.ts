@@ -105,6 +105,7 @@ export function expire(state: LimitState, now: number): Lease[] {
       if (!lease.pending) {
         recordOccupancy(state, lease.slots, (lease.expiresAt - lease.acquiredAt) / 1000, now);
         expired.push(lease);
+        state.expiredLeases += 1; // observe(#14): a lost holder
       }
     }
   }

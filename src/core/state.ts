@@ -74,6 +74,8 @@ export interface LimitState {
   queue: Waiter[];
   /** A lower bound of the earliest `expiresAt`, so expiry scans only when something may be dead. */
   nextExpiryAt: number;
+  /** observe(#14): committed leases ended by expiry since the limit object last looked. */
+  expiredLeases: number;
   dirty: Dirty;
 }
 
@@ -100,6 +102,7 @@ export function createState(): LimitState {
     leasedSlots: 0,
     queue: [],
     nextExpiryAt: Number.POSITIVE_INFINITY,
+    expiredLeases: 0, // observe(#14)
     dirty: { counters: false, leases: new Set() },
   };
 }

@@ -25,6 +25,7 @@ import {
   expire,
   headFitsAt,
   grantIncrement,
+  heldSlots,
   grantLease,
   type LimitSettings,
   readyHead,
@@ -38,6 +39,8 @@ import {
 import type { Holder, LimitConfig, LimitState, ReservationKind } from "../core/state";
 import { leaseInfos, limitRecord, minimalLimit } from "../core/views";
 import type { AcquireMode, LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
+import type { HistoryResolution, LimitHistory } from "../protocol/observe";
+import { HistoryStore, historyView, type LimitMetrics } from "./history-store"; // observe(#14)
 import { LimitStore } from "./limit-store";
 
 /** One acquisition on this limit, as the Worker asks for it. */
@@ -76,6 +79,7 @@ export class LimitObject extends DurableObject<Env> {
   random: () => number = Math.random;
 
   readonly #store: LimitStore;
+  readonly #history: HistoryStore; // observe(#14)
   #state: LimitState;
   #alarmAt: number | null = null;
   readonly #waiters = new Map<string, PendingWaiter>();
@@ -84,6 +88,7 @@ export class LimitObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new LimitStore(ctx.storage);
+    this.#history = new HistoryStore(ctx.storage); // observe(#14)
     this.#state = this.#store.load();
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -129,8 +134,13 @@ export class LimitObject extends DurableObject<Env> {
   }
 
   /** Grants the call now, or queues it for up to `waitMs` and grants it when its turn comes. */
-  async #admitOrWait(call: AcquireCall, waitMs: number, grant: (now: number) => AcquireOutcome): Promise<AcquireOutcome> {
+  async #admitOrWait(call: AcquireCall, waitMs: number, grantNow: (now: number) => AcquireOutcome): Promise<AcquireOutcome> {
     const now = this.now();
+    // observe(#14): every grant, at once or after waiting since `now`, is recorded with its wait.
+    const grant = (at: number): AcquireOutcome => {
+      this.#history.record.granted(call.slots, at - now, at);
+      return grantNow(at);
+    };
     const state = this.#state;
     if (state.leases.has(call.id) || this.#waiters.has(call.id)) {
       // A client-chosen request_id used twice: granting again would overwrite the first grant.
@@ -144,6 +154,7 @@ export class LimitObject extends DurableObject<Env> {
       return this.#finish(admission);
     }
     if (waitMs <= 0) {
+      this.#history.record.refused(now); // observe(#14)
       return this.#finish(refuse(state, call.slots, now, this.random));
     }
     const outcome = new Promise<AcquireOutcome>((resolve) => {
@@ -164,6 +175,7 @@ export class LimitObject extends DurableObject<Env> {
     if (!waiter) {
       return;
     }
+    this.#history.record.refused(this.now(), true); // observe(#14)
     waiter.resolve(refuse(this.#state, slots, this.now(), this.random));
     // The head may have been what held the others back.
     await this.#finish(undefined);
@@ -188,11 +200,15 @@ export class LimitObject extends DurableObject<Env> {
    * lease it was granted. Called when a request is refused elsewhere, or abandoned by its client.
    */
   async cancel(nonce: string): Promise<void> {
-    withdraw(this.#state, nonce, this.now());
+    let withdrawn = withdraw(this.#state, nonce, this.now());
     for (const { id } of [...this.#state.queue]) {
       if (belongsTo(id, nonce)) {
         this.#takeOutOfLine(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+        withdrawn = true;
       }
+    }
+    if (withdrawn) {
+      this.#history.record.cancelled(this.now()); // observe(#14)
     }
     return this.#finish(undefined);
   }
@@ -200,7 +216,13 @@ export class LimitObject extends DurableObject<Env> {
   // ── Holding ──
 
   async release(leaseId: string): Promise<boolean> {
-    return this.#finish(release(this.#state, leaseId, this.now()));
+    const now = this.now();
+    const acquiredAt = this.#state.leases.get(leaseId)?.acquiredAt; // observe(#14)
+    const released = release(this.#state, leaseId, now);
+    if (released && acquiredAt !== undefined) {
+      this.#history.record.released(now - acquiredAt, now); // observe(#14): hold time
+    }
+    return this.#finish(released);
   }
 
   async renew(leaseId: string, leaseMs: number): Promise<boolean> {
@@ -245,6 +267,7 @@ export class LimitObject extends DurableObject<Env> {
     const id = this.#state.config?.id ?? null;
     if (id !== null) {
       deleteLimit(this.#state);
+      this.#history.clear(); // observe(#14)
     }
     return this.#finish(id);
   }
@@ -253,6 +276,20 @@ export class LimitObject extends DurableObject<Env> {
     const state = this.#state;
     const leases = state.config ? { leases: leaseInfos(state, this.now()), waiting: state.queue.length } : null;
     return this.#finish(leases);
+  }
+
+  // ── observe(#14): history and metrics reads ──
+
+  async history(resolution: HistoryResolution): Promise<LimitHistory | null> {
+    await this.#finish(undefined);
+    const config = this.#state.config;
+    return config ? historyView(this.#history, config.name, resolution, this.now()) : null;
+  }
+
+  /** Everything `GET /metrics` shows of this limit, in one call. */
+  async metrics(): Promise<LimitMetrics | null> {
+    const record = await this.describe();
+    return record ? { record, waiting: this.#state.queue.length, totals: this.#history.totals() } : null;
   }
 
   // ── Expiry ──
@@ -310,7 +347,12 @@ export class LimitObject extends DurableObject<Env> {
     const state = this.#state;
     this.#serveQueue();
     // Reads expire dead rows too; their deletion is persisted like any other change.
-    this.#store.persist(state);
+    // observe(#14): history rows are written in the same transaction.
+    const now = this.now();
+    const levels = { active: heldSlots(state, now), waiting: state.queue.length, limit: state.config?.limit ?? 0 };
+    this.#history.record.expired(state.expiredLeases, now);
+    state.expiredLeases = 0;
+    this.#store.persist(state, this.#history.pendingWrite(levels, now));
     const wanted = this.#alarmAt === null ? earliestExpiry(state) : state.nextExpiryAt;
     if (wanted !== null && Number.isFinite(wanted) && (this.#alarmAt === null || wanted + 1 < this.#alarmAt)) {
       // A row is dead only once `now > expiresAt`, so the alarm fires one millisecond after.

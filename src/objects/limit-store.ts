@@ -96,14 +96,18 @@ export class LimitStore {
     return state;
   }
 
-  /** Writes what `state.dirty` names, in one transaction, and clears it. */
-  persist(state: LimitState): void {
+  /**
+   * Writes what `state.dirty` names, in one transaction, and clears it. `alsoWrite` (observe #14:
+   * the history rows) runs inside the same transaction.
+   */
+  persist(state: LimitState, alsoWrite?: () => void): void {
     const { dirty } = state;
-    if (!dirty.counters && dirty.leases.size === 0) {
+    if (!dirty.counters && dirty.leases.size === 0 && alsoWrite === undefined) {
       return;
     }
     const sql = this.#storage.sql;
     this.#storage.transactionSync(() => {
+      alsoWrite?.(); // observe(#14)
       if (!this.#schemaReady) {
         sql.exec(SCHEMA);
         this.#schemaReady = true;

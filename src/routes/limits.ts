@@ -22,7 +22,7 @@ function catalog(env: Env) {
 }
 
 /** The limit name a path segment means, or a 404. */
-async function resolveName(c: AppContext): Promise<string> {
+export async function resolveName(c: AppContext): Promise<string> {
   const idOrName = c.req.param("id_or_name") ?? "";
   if (!UUID_PATTERN.test(idOrName)) {
     return idOrName;
