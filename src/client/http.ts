@@ -27,6 +27,8 @@ export interface RequestOptions {
   extraTimeoutMs?: number;
   /** No retry may start after this time (epoch ms). @default Infinity */
   deadline?: number;
+  /** `path` is from the Worker's root (`/metrics`), not under the API prefix. */
+  fromRoot?: boolean;
 }
 
 /** The service could not be reached, or did not answer in time, on every attempt. */
@@ -110,7 +112,7 @@ export class Http {
   async once(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const url = this.#options.url + API_PREFIX + path;
+    const url = this.#options.url + (options.fromRoot ? "" : API_PREFIX) + path;
     const timeoutMs = this.#options.requestTimeoutMs + (options.extraTimeoutMs ?? 0);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);

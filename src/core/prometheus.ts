@@ -5,14 +5,15 @@
  * is deleted and created again, which Prometheus reads as a counter reset).
  */
 
-import { HOLD_BOUNDS_SECONDS, METRICS, WAIT_BOUNDS_SECONDS } from "../protocol/observe";
+import { HOLD_BOUNDS_SECONDS, type LimitSnapshot, METRICS, WAIT_BOUNDS_SECONDS } from "../protocol/observe";
 import type { LimitRecord } from "../protocol/types";
-import type { BucketStats, Histogram } from "./history";
+import { type BucketStats, type Histogram, summarize } from "./history";
 
 export interface LimitSample {
   record: LimitRecord;
   waiting: number;
   totals: BucketStats;
+  lastHourPeaks?: number[] | null;
 }
 
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -95,4 +96,25 @@ export function renderMetrics(samples: LimitSample[], scrape: { truncated: boole
     .filter((f) => f.lines.length > 0)
     .map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.lines].join("\n"));
   return `${blocks.join("\n")}\n`;
+}
+
+/** The JSON form of one limit's sample (`GET /metrics?format=json`, used by `gcl top` and the dashboard). */
+export function snapshotOf({ record, waiting, totals, lastHourPeaks }: LimitSample): LimitSnapshot {
+  const holds = totals.hold.counts.reduce((sum, count) => sum + count, 0);
+  return {
+    name: record.name,
+    limit: record.limit,
+    active: record.active,
+    active_slots: record.active_slots,
+    waiting,
+    grants_total: totals.grants,
+    slots_granted_total: totals.slotsGranted,
+    refusals_total: totals.refusals,
+    wait_timeouts_total: totals.waitTimeouts,
+    cancels_total: totals.cancels,
+    lease_expirations_total: totals.leaseExpirations,
+    wait_seconds: summarize(totals.wait, WAIT_BOUNDS_SECONDS),
+    mean_hold_seconds: holds > 0 ? totals.hold.sum / holds : null,
+    last_hour_peaks: lastHourPeaks ?? [],
+  };
 }

@@ -238,6 +238,27 @@ export interface LimitMetrics {
   record: LimitRecord;
   waiting: number;
   totals: BucketStats;
+  /** Peak active slots per minute over the last hour (only when asked: it reads the hour's rows). */
+  lastHourPeaks: number[] | null;
+}
+
+export function metricsView(
+  store: HistoryStore,
+  record: LimitRecord,
+  waiting: number,
+  peaks: boolean,
+  now: number,
+): LimitMetrics {
+  let lastHourPeaks: number[] | null = null;
+  if (peaks) {
+    const fine = historyView(store, record.name, "10s", now).buckets;
+    const perMinute = COARSE_MS / FINE_MS;
+    lastHourPeaks = [];
+    for (let i = fine.length % perMinute; i < fine.length; i += perMinute) {
+      lastHourPeaks.push(Math.max(...fine.slice(i, i + perMinute).map((bucket) => bucket.peak_active_slots)));
+    }
+  }
+  return { record, waiting, totals: store.totals(), lastHourPeaks };
 }
 
 /** The history answer of limit `name`: every bucket of the resolution's window, up to `now`. */

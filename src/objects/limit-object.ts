@@ -40,7 +40,7 @@ import type { Holder, LimitConfig, LimitState, ReservationKind } from "../core/s
 import { leaseInfos, limitRecord, minimalLimit } from "../core/views";
 import type { AcquireMode, LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
 import type { HistoryResolution, LimitHistory } from "../protocol/observe";
-import { HistoryStore, historyView, type LimitMetrics } from "./history-store"; // observe(#14)
+import { HistoryStore, historyView, type LimitMetrics, metricsView } from "./history-store"; // observe(#14)
 import { LimitStore } from "./limit-store";
 
 /** One acquisition on this limit, as the Worker asks for it. */
@@ -286,10 +286,10 @@ export class LimitObject extends DurableObject<Env> {
     return config ? historyView(this.#history, config.name, resolution, this.now()) : null;
   }
 
-  /** Everything `GET /metrics` shows of this limit, in one call. */
-  async metrics(): Promise<LimitMetrics | null> {
+  /** Everything `GET /metrics` shows of this limit, in one call; `peaks` adds the last hour's per minute. */
+  async metrics(peaks = false): Promise<LimitMetrics | null> {
     const record = await this.describe();
-    return record ? { record, waiting: this.#state.queue.length, totals: this.#history.totals() } : null;
+    return record ? metricsView(this.#history, record, this.#state.queue.length, peaks, this.now()) : null;
   }
 
   // ── Expiry ──

@@ -86,3 +86,33 @@ export const METRICS = {
 
 /** Most limits one scrape reads (one limit-object call each); page on with `?offset=`. */
 export const MAX_METRICS_LIMITS = 500;
+
+/** One limit in `GET /metrics?format=json`: the same numbers as the Prometheus text, as JSON. */
+export interface LimitSnapshot {
+  name: string;
+  limit: number;
+  active: boolean;
+  active_slots: number;
+  waiting: number;
+  /** Lifetime counters (they restart when a limit is deleted and created again). */
+  grants_total: number;
+  slots_granted_total: number;
+  refusals_total: number;
+  wait_timeouts_total: number;
+  cancels_total: number;
+  lease_expirations_total: number;
+  /** Over the limit's lifetime. */
+  wait_seconds: DurationSummary;
+  /** Average seconds a released lease was held; null while none has been released. */
+  mean_hold_seconds: number | null;
+  /** Peak active slots per minute over the last hour, oldest first (60 values): a sparkline. */
+  last_hour_peaks: number[];
+}
+
+export interface MetricsSnapshot {
+  /** ISO 8601 time of the scrape. */
+  at: string;
+  limits: LimitSnapshot[];
+  /** More limits exist than one scrape reads: page on with `?offset=`. */
+  truncated: boolean;
+}

@@ -3,10 +3,11 @@
  * and the Prometheus scrape, `GET /metrics` (admin). A scrape costs one catalog call plus one
  * limit-object call per limit (`metrics()`: record, waiting count and lifetime totals together),
  * made at most `SCRAPE_CONCURRENCY` at a time and at most `MAX_METRICS_LIMITS` per scrape; more
- * limits are read by scraping again with `?offset=`.
+ * limits are read by scraping again with `?offset=`. `?format=json` answers the same numbers as
+ * JSON, with each limit's last hour of peaks (for `gcl top` and the dashboard's sparklines).
  */
 
-import { renderMetrics, EXPOSITION_CONTENT_TYPE, type LimitSample } from "../core/prometheus";
+import { EXPOSITION_CONTENT_TYPE, type LimitSample, renderMetrics, snapshotOf } from "../core/prometheus";
 import { requireRole } from "../middleware/auth";
 import { CATALOG_NAME } from "../objects/catalog-object";
 import { DETAIL, GclError } from "../protocol/errors";
@@ -15,6 +16,7 @@ import {
   HISTORY_RESOLUTIONS,
   isHistoryResolution,
   MAX_METRICS_LIMITS,
+  type MetricsSnapshot,
 } from "../protocol/observe";
 import { type App, defineRoute } from "./define";
 import { resolveName } from "./limits";
@@ -79,16 +81,24 @@ export function observeRoutes(app: App): void {
   app.get("/metrics", requireRole("admin"), async (c) => {
     const offset = integerParam(c.req.query("offset"), "offset", 0, Number.MAX_SAFE_INTEGER);
     const pageSize = integerParam(c.req.query("limit"), "limit", MAX_METRICS_LIMITS, MAX_METRICS_LIMITS);
+    const format = c.req.query("format") ?? "prometheus";
+    if (format !== "prometheus" && format !== "json") {
+      throw invalidQuery("format", `must be prometheus or json, got '${format}'`);
+    }
     const names = await c.env.CATALOG.getByName(CATALOG_NAME).list(offset, pageSize + 1);
     const truncated = names.length > pageSize;
     const samples = await mapBounded(names.slice(0, pageSize), SCRAPE_CONCURRENCY, (name) =>
-      c.env.LIMITS.getByName(name).metrics(),
+      c.env.LIMITS.getByName(name).metrics(format === "json"),
     );
     const present: LimitSample[] = [];
     for (const sample of samples) {
       if (sample !== null) {
-        present.push({ record: sample.record, waiting: sample.waiting, totals: sample.totals });
+        present.push({ record: sample.record, waiting: sample.waiting, totals: sample.totals, lastHourPeaks: sample.lastHourPeaks });
       }
+    }
+    if (format === "json") {
+      const snapshot: MetricsSnapshot = { at: new Date().toISOString(), limits: present.map(snapshotOf), truncated };
+      return c.json(snapshot);
     }
     return new Response(renderMetrics(present, { truncated }), {
       headers: { "Content-Type": EXPOSITION_CONTENT_TYPE, "Cache-Control": "no-store" },

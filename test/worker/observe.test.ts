@@ -206,6 +206,26 @@ describe("GET /metrics", () => {
     expect(JSON.parse(bad.text).errors[0].path).toBe("offset");
   });
 
+  it("answers the same numbers as JSON with ?format=json, with the last hour's peaks", async ({ expect }) => {
+    const name = uniqueName("json");
+    await createLimit(name, 2);
+    await takeLease([name], 2);
+    expect((await takeLease([name], 1)).status).toBe(423);
+    const response = await scrape("?format=json");
+    expect(response.type).toContain("application/json");
+    const body = JSON.parse(response.text) as { limits: { name: string }[]; truncated: boolean };
+    expect(body.truncated).toBe(false);
+    const mine = body.limits.find((limit) => limit.name === name);
+    expect(mine).toMatchObject({ limit: 2, active_slots: 2, waiting: 0, grants_total: 1, refusals_total: 1 });
+    expect(mine).toHaveProperty("last_hour_peaks");
+    const peaks = (mine as unknown as { last_hour_peaks: number[] }).last_hour_peaks;
+    expect(peaks).toHaveLength(60);
+    expect(peaks.at(-1)).toBe(2);
+    const bad = await scrape("?format=xml");
+    expect(bad.status).toBe(422);
+    expect(JSON.parse(bad.text).errors[0].path).toBe("format");
+  });
+
   it("needs the admin token", async ({ expect }) => {
     const call = async (token: string) => {
       const ctx = createExecutionContext();
