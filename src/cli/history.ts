@@ -5,6 +5,7 @@
  */
 
 import type { HistoryBucket, HistoryResolution, LimitHistory } from "../client/index";
+import { bucketTime, historySummary, isSaturated, seconds } from "../client/format";
 import type { Context } from "./context";
 import { EXIT } from "./errors";
 import { type Style, table } from "./format";
@@ -26,17 +27,6 @@ export async function showHistory(context: Context, name: string, options: Histo
   return EXIT.ok;
 }
 
-/** "—" for never measured, milliseconds under a second, else seconds. */
-export function seconds(value: number | null): string {
-  if (value === null) {
-    return "—";
-  }
-  if (value < 1) {
-    return `${Math.round(value * 1000)} ms`;
-  }
-  return `${Number(value.toPrecision(3))} s`;
-}
-
 function isBusy(bucket: HistoryBucket): boolean {
   return (
     bucket.grants + bucket.refusals + bucket.cancels + bucket.lease_expirations > 0 ||
@@ -45,46 +35,9 @@ function isBusy(bucket: HistoryBucket): boolean {
   );
 }
 
-function saturated(bucket: HistoryBucket): boolean {
-  return bucket.limit > 0 && bucket.peak_active_slots >= bucket.limit;
-}
-
-/** `HH:MM:SS` (10 s buckets) or `MM-DD HH:MM` (1 min buckets), in UTC. */
-function bucketTime(start: string, bucketSeconds: number): string {
-  const iso = new Date(start).toISOString();
-  return bucketSeconds < 60 ? iso.slice(11, 19) : `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
-}
-
-function maxOf(values: (number | null)[]): number | null {
-  const known = values.filter((value): value is number => value !== null);
-  return known.length === 0 ? null : Math.max(...known);
-}
-
-/** One paragraph: saturation, traffic, refusals, lost holders and the worst waits of the window. */
-export function historySummary(history: LimitHistory): string {
-  const { buckets } = history;
-  const sum = (field: "grants" | "refusals" | "wait_timeouts" | "lease_expirations" | "cancels") =>
-    buckets.reduce((total, bucket) => total + bucket[field], 0);
-  const window = history.resolution === "10s" ? "last hour" : "last day";
-  const full = buckets.filter(saturated);
-  const unit = `${history.bucket_seconds >= 60 ? `${history.bucket_seconds / 60} min` : `${history.bucket_seconds} s`}`;
-  const saturation =
-    full.length === 0
-      ? "never saturated"
-      : `saturated in ${full.length} of ${buckets.length} ${unit} buckets (${bucketTime(full[0]?.start ?? "", history.bucket_seconds)}–${bucketTime(full.at(-1)?.start ?? "", history.bucket_seconds)} UTC)`;
-  const waitP95 = maxOf(buckets.map((bucket) => bucket.wait_seconds.p95));
-  const waitMax = maxOf(buckets.map((bucket) => bucket.wait_seconds.max));
-  const peakWaiting = Math.max(0, ...buckets.map((bucket) => bucket.peak_waiting));
-  return [
-    `Limit '${history.name}', ${window}: ${saturation}.`,
-    `${sum("grants")} grants, ${sum("refusals")} refusals (${sum("wait_timeouts")} after waiting), ${sum("cancels")} cancelled, ${sum("lease_expirations")} leases lost to expiry.`,
-    `Waits: worst p95 ${seconds(waitP95)}, longest ${seconds(waitMax)}; at most ${peakWaiting} waiting at once.`,
-  ].join("\n");
-}
-
 export function historyReport(history: LimitHistory, style: Style, all: boolean): string {
   const rows = history.buckets.filter((bucket) => all || isBusy(bucket));
-  const summary = `${historySummary(history)}\n`;
+  const summary = `${historySummary(history).join("\n")}\n`;
   if (rows.length === 0) {
     return `${summary}Nothing happened in this window.\n`;
   }
@@ -107,7 +60,7 @@ export function historyReport(history: LimitHistory, style: Style, all: boolean)
       const peak = `${bucket.peak_active_slots}/${bucket.limit}`;
       return [
         bucketTime(bucket.start, history.bucket_seconds),
-        saturated(bucket) ? style.yellow(peak) : peak,
+        isSaturated(bucket) ? style.yellow(peak) : peak,
         String(bucket.peak_waiting),
         String(bucket.grants),
         bucket.refusals > 0 ? style.red(String(bucket.refusals)) : "0",

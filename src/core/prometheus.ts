@@ -13,7 +13,7 @@ export interface LimitSample {
   record: LimitRecord;
   waiting: number;
   totals: BucketStats;
-  lastHourPeaks?: number[] | null;
+  lastHour?: { peaks: number[]; grants: number; refusals: number } | null;
 }
 
 export const EXPOSITION_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -99,7 +99,7 @@ export function renderMetrics(samples: LimitSample[], scrape: { truncated: boole
 }
 
 /** The JSON form of one limit's sample (`GET /metrics?format=json`, used by `gcl top` and the dashboard). */
-export function snapshotOf({ record, waiting, totals, lastHourPeaks }: LimitSample): LimitSnapshot {
+export function snapshotOf({ record, waiting, totals, lastHour }: LimitSample): LimitSnapshot {
   const holds = totals.hold.counts.reduce((sum, count) => sum + count, 0);
   return {
     name: record.name,
@@ -115,6 +115,8 @@ export function snapshotOf({ record, waiting, totals, lastHourPeaks }: LimitSamp
     lease_expirations_total: totals.leaseExpirations,
     wait_seconds: summarize(totals.wait, WAIT_BOUNDS_SECONDS),
     mean_hold_seconds: holds > 0 ? totals.hold.sum / holds : null,
-    last_hour_peaks: lastHourPeaks ?? [],
+    last_hour_peaks: lastHour?.peaks ?? [],
+    last_hour_grants: lastHour?.grants ?? 0,
+    last_hour_refusals: lastHour?.refusals ?? 0,
   };
 }

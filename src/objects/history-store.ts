@@ -238,8 +238,15 @@ export interface LimitMetrics {
   record: LimitRecord;
   waiting: number;
   totals: BucketStats;
-  /** Peak active slots per minute over the last hour (only when asked: it reads the hour's rows). */
-  lastHourPeaks: number[] | null;
+  /** The last hour in brief (only when asked: it reads the hour's rows). */
+  lastHour: LastHour | null;
+}
+
+export interface LastHour {
+  /** Peak active slots per minute, oldest first. */
+  peaks: number[];
+  grants: number;
+  refusals: number;
 }
 
 export function metricsView(
@@ -249,16 +256,20 @@ export function metricsView(
   peaks: boolean,
   now: number,
 ): LimitMetrics {
-  let lastHourPeaks: number[] | null = null;
+  let lastHour: LastHour | null = null;
   if (peaks) {
     const fine = historyView(store, record.name, "10s", now).buckets;
     const perMinute = COARSE_MS / FINE_MS;
-    lastHourPeaks = [];
+    lastHour = { peaks: [], grants: 0, refusals: 0 };
     for (let i = fine.length % perMinute; i < fine.length; i += perMinute) {
-      lastHourPeaks.push(Math.max(...fine.slice(i, i + perMinute).map((bucket) => bucket.peak_active_slots)));
+      lastHour.peaks.push(Math.max(...fine.slice(i, i + perMinute).map((bucket) => bucket.peak_active_slots)));
+    }
+    for (const bucket of fine) {
+      lastHour.grants += bucket.grants;
+      lastHour.refusals += bucket.refusals;
     }
   }
-  return { record, waiting, totals: store.totals(), lastHourPeaks };
+  return { record, waiting, totals: store.totals(), lastHour };
 }
 
 /** The history answer of limit `name`: every bucket of the resolution's window, up to `now`. */

@@ -107,6 +107,9 @@ export interface LimitSnapshot {
   mean_hold_seconds: number | null;
   /** Peak active slots per minute over the last hour, oldest first (60 values): a sparkline. */
   last_hour_peaks: number[];
+  /** Grants and refusals (423) over the last hour: counts over a window, not a decaying gauge. */
+  last_hour_grants: number;
+  last_hour_refusals: number;
 }
 
 export interface MetricsSnapshot {

@@ -93,7 +93,7 @@ export function observeRoutes(app: App): void {
     const present: LimitSample[] = [];
     for (const sample of samples) {
       if (sample !== null) {
-        present.push({ record: sample.record, waiting: sample.waiting, totals: sample.totals, lastHourPeaks: sample.lastHourPeaks });
+        present.push({ record: sample.record, waiting: sample.waiting, totals: sample.totals, lastHour: sample.lastHour });
       }
     }
     if (format === "json") {

@@ -5,7 +5,8 @@
 
 import { describe, it } from "vitest";
 import type { HistoryBucket, LimitHistory, LimitSnapshot, MetricsSnapshot } from "../../src/client/index";
-import { historyReport, historySummary, seconds } from "../../src/cli/history";
+import { historySummary, seconds } from "../../src/client/format";
+import { historyReport } from "../../src/cli/history";
 import { sparkline, topFrame, topRows } from "../../src/cli/top";
 import { styleFor } from "../../src/cli/format";
 
@@ -31,6 +32,8 @@ function snapshot(at: string, limits: Partial<LimitSnapshot>[]): MetricsSnapshot
       wait_seconds: none,
       mean_hold_seconds: null,
       last_hour_peaks: [],
+      last_hour_grants: 0,
+      last_hour_refusals: 0,
       ...limit,
     })),
   };
@@ -95,14 +98,14 @@ describe("gcl history", () => {
         bucket("2026-01-01T12:00:20.000Z", { peak_active_slots: 1 }),
       ],
     };
-    const summary = historySummary(history);
+    const summary = historySummary(history).join("\n");
     expect(summary).toContain("saturated in 1 of 3 10 s buckets (12:00:10–12:00:10 UTC)");
     expect(summary).toContain("5 grants, 2 refusals (1 after waiting)");
     expect(summary).toContain("worst p95 1.5 s, longest 2 s; at most 3 waiting at once");
     const report = historyReport(history, plain, false);
     expect(report.split("\n").filter((line) => /^12:00/.test(line))).toHaveLength(2);
     expect(historyReport(history, plain, true).split("\n").filter((line) => /^12:00/.test(line))).toHaveLength(3);
-    expect(historySummary({ ...history, buckets: [bucket("2026-01-01T12:00:00.000Z")] })).toContain("never saturated");
+    expect(historySummary({ ...history, buckets: [bucket("2026-01-01T12:00:00.000Z")] })[0]).toContain("never saturated");
   });
 
   it("writes — for times never measured, ms under a second", ({ expect }) => {

@@ -216,7 +216,15 @@ describe("GET /metrics", () => {
     const body = JSON.parse(response.text) as { limits: { name: string }[]; truncated: boolean };
     expect(body.truncated).toBe(false);
     const mine = body.limits.find((limit) => limit.name === name);
-    expect(mine).toMatchObject({ limit: 2, active_slots: 2, waiting: 0, grants_total: 1, refusals_total: 1 });
+    expect(mine).toMatchObject({
+      limit: 2,
+      active_slots: 2,
+      waiting: 0,
+      grants_total: 1,
+      refusals_total: 1,
+      last_hour_grants: 1,
+      last_hour_refusals: 1,
+    });
     expect(mine).toHaveProperty("last_hour_peaks");
     const peaks = (mine as unknown as { last_hour_peaks: number[] }).last_hour_peaks;
     expect(peaks).toHaveLength(60);
