@@ -61,6 +61,12 @@ function line(values: readonly (number | null)[], className: string): SVGPathEle
   return svgElement("path", { d: d.trim() || "M0 0", class: className, "vector-effect": "non-scaling-stroke" });
 }
 
+/** The largest measured value, or null when nothing was measured. */
+function largest(values: readonly (number | null)[]): number | null {
+  const known = values.filter((value): value is number => value !== null);
+  return known.length === 0 ? null : Math.max(...known);
+}
+
 function percent(value: number): string {
   return `${Math.round(value * 100)}%`;
 }
@@ -102,10 +108,9 @@ export function historyCharts(buckets: readonly HistoryBucket[]): ChartSet {
   );
 
   const p95 = buckets.map((b) => b.wait_seconds.p95);
-  const longest = Math.max(0, ...buckets.map((b) => b.wait_seconds.max ?? 0));
-  const scale = longest > 0 ? longest : 1;
-  const worstP95 = Math.max(0, ...p95.map((v) => v ?? 0));
-  const wait = canvas(n, `Wait time, last hour: worst p95 ${seconds(worstP95 > 0 ? worstP95 : null)}, longest ${seconds(longest > 0 ? longest : null)}`, "chart");
+  const longest = largest(buckets.map((b) => b.wait_seconds.max));
+  const scale = longest !== null && longest > 0 ? longest : 1;
+  const wait = canvas(n, `Wait time, last hour: worst p95 ${seconds(largest(p95))}, longest ${seconds(longest)}`, "chart");
   wait.append(
     line(p95.map((v) => (v === null ? null : v / scale)), "p95"),
     line(buckets.map((b) => (b.wait_seconds.p50 === null ? null : b.wait_seconds.p50 / scale)), "p50"),

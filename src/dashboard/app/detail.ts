@@ -140,8 +140,8 @@ export function renderDetail(detail: DetailData, clock: Clock, editing: boolean)
   if (history) {
     const buckets = history.buckets;
     setting(settings, "Last hour", `${total(buckets, "grants")} granted, ${total(buckets, "refusals")} refused (423)`);
-    const longest = Math.max(0, ...buckets.map((b) => b.wait_seconds.max ?? 0));
-    setting(settings, "Longest wait, last hour", seconds(longest > 0 ? longest : null));
+    const waits = buckets.map((b) => b.wait_seconds.max).filter((max): max is number => max !== null);
+    setting(settings, "Longest wait, last hour", seconds(waits.length > 0 ? Math.max(...waits) : null));
   }
   setting(settings, "Average occupancy", occupancy(record, history));
   setting(settings, "Id", record.id);
