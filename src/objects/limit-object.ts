@@ -40,6 +40,7 @@ import type { Holder, LimitConfig, LimitState, ReservationKind } from "../core/s
 import { leaseInfos, limitRecord, minimalLimit } from "../core/views";
 import type { AcquireMode, LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
 import type { HistoryResolution, LimitHistory } from "../protocol/observe";
+import { EventOutbox, sinksOf } from "../events/outbox"; // observe(#14)
 import { HistoryStore, historyView, type LimitMetrics, metricsView } from "./history-store"; // observe(#14)
 import { LimitStore } from "./limit-store";
 
@@ -80,6 +81,8 @@ export class LimitObject extends DurableObject<Env> {
 
   readonly #store: LimitStore;
   readonly #history: HistoryStore; // observe(#14)
+  /** observe(#14): Prefect events to the sinks in wrangler.toml (public so tests can fake sinks). */
+  readonly events: EventOutbox;
   #state: LimitState;
   #alarmAt: number | null = null;
   readonly #waiters = new Map<string, PendingWaiter>();
@@ -89,6 +92,7 @@ export class LimitObject extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new LimitStore(ctx.storage);
     this.#history = new HistoryStore(ctx.storage); // observe(#14)
+    this.events = new EventOutbox(sinksOf(env), (promise) => ctx.waitUntil(promise)); // observe(#14)
     this.#state = this.#store.load();
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -139,6 +143,7 @@ export class LimitObject extends DurableObject<Env> {
     // observe(#14): every grant, at once or after waiting since `now`, is recorded with its wait.
     const grant = (at: number): AcquireOutcome => {
       this.#history.record.granted(call.slots, at - now, at);
+      this.events.acquired(this.#state.config, call.slots, call.id, at);
       return grantNow(at);
     };
     const state = this.#state;
@@ -217,10 +222,11 @@ export class LimitObject extends DurableObject<Env> {
 
   async release(leaseId: string): Promise<boolean> {
     const now = this.now();
-    const acquiredAt = this.#state.leases.get(leaseId)?.acquiredAt; // observe(#14)
+    const lease = this.#state.leases.get(leaseId); // observe(#14)
     const released = release(this.#state, leaseId, now);
-    if (released && acquiredAt !== undefined) {
-      this.#history.record.released(now - acquiredAt, now); // observe(#14): hold time
+    if (released && lease) {
+      this.#history.record.released(now - lease.acquiredAt, now); // observe(#14): hold time
+      this.events.released(this.#state.config, lease.slots, leaseId, now); // observe(#14)
     }
     return this.#finish(released);
   }
@@ -246,6 +252,7 @@ export class LimitObject extends DurableObject<Env> {
       return null;
     }
     createLimit(state, input, now);
+    this.events.lifecycle("created", state.config, now); // observe(#14)
     return this.#finish(limitRecord(state, now));
   }
 
@@ -259,6 +266,7 @@ export class LimitObject extends DurableObject<Env> {
       return false;
     }
     updateLimit(this.#state, patch, this.now());
+    this.events.lifecycle("updated", this.#state.config, this.now()); // observe(#14)
     return this.#finish(true);
   }
 
@@ -266,6 +274,7 @@ export class LimitObject extends DurableObject<Env> {
   async remove(): Promise<string | null> {
     const id = this.#state.config?.id ?? null;
     if (id !== null) {
+      this.events.lifecycle("deleted", this.#state.config, this.now()); // observe(#14)
       deleteLimit(this.#state);
       this.#history.clear(); // observe(#14)
     }
@@ -353,6 +362,7 @@ export class LimitObject extends DurableObject<Env> {
     this.#history.record.expired(state.expiredLeases, now);
     state.expiredLeases = 0;
     this.#store.persist(state, this.#history.pendingWrite(levels, now));
+    this.events.flush(); // observe(#14): after the write, never awaited
     const wanted = this.#alarmAt === null ? earliestExpiry(state) : state.nextExpiryAt;
     if (wanted !== null && Number.isFinite(wanted) && (this.#alarmAt === null || wanted + 1 < this.#alarmAt)) {
       // A row is dead only once `now > expiresAt`, so the alarm fires one millisecond after.
