@@ -9,6 +9,7 @@ import type { LimitRecord, LimitSnapshot } from "../../client/index";
 import { type DetailData, renderDetail } from "./detail";
 import { $, input, tickTimes } from "./dom";
 import { type ListData, renderList } from "./list";
+import { clearError, notice, setError } from "./notices";
 import { describe, isCode, limitKey, Session } from "./session";
 import { wireActions } from "./actions";
 
@@ -36,49 +37,6 @@ const state = {
   /** Bumped on every view change, so an answer for a view that is gone is dropped. */
   generation: 0,
 };
-
-// ── Errors and notices ──
-
-/** One line in the error list per key, replaced in place so a repeating failure is not re-announced. */
-function setError(key: string, message: string): void {
-  const list = $("errors");
-  let item = [...list.children].find((child) => child instanceof HTMLElement && child.dataset.key === key);
-  if (item?.firstChild?.textContent === message) {
-    return;
-  }
-  if (!item) {
-    const li = document.createElement("li");
-    li.dataset.key = key;
-    const dismiss = document.createElement("button");
-    dismiss.type = "button";
-    dismiss.textContent = "Dismiss";
-    dismiss.addEventListener("click", () => li.remove());
-    li.append(document.createElement("span"), dismiss);
-    list.append(li);
-    item = li;
-  }
-  if (item.firstChild) {
-    item.firstChild.textContent = message;
-  }
-  item.lastElementChild?.setAttribute("aria-label", `Dismiss: ${message}`);
-}
-
-function clearError(key: string): void {
-  for (const child of [...$("errors").children]) {
-    if (child instanceof HTMLElement && child.dataset.key === key) {
-      child.remove();
-    }
-  }
-}
-
-let noticeTimer: ReturnType<typeof setTimeout> | 0 = 0;
-function notice(message: string): void {
-  $("notice").textContent = message;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    $("notice").textContent = "";
-  }, 6000);
-}
 
 // ── Session ──
 
