@@ -116,14 +116,14 @@ export interface Levels {
 }
 
 /**
- * Collects one limit's events between two persists. Events land in the delta of the current
- * fine bucket; `take` hands the deltas over (to be written in the same transaction as the
- * limit's state) and tells whether anything is worth a write at all.
+ * Collects one limit's events between two history writes. Events land in the delta of the
+ * current fine bucket; `sample` adds the levels at the end of each call; `drain` hands the deltas
+ * over, to be written in the same transaction as the limit's state.
  */
 export class HistoryRecorder {
   #pending = new Map<number, BucketStats>();
-  /** The fine bucket written last, with the peaks already stored for it. */
-  #written: { start: number; peakActive: number; peakWaiting: number } | null = null;
+  /** The fine bucket sampled last, with the peaks already recorded for it. */
+  #sampled: { start: number; peakActive: number; peakWaiting: number } | null = null;
 
   #bucket(now: number): BucketStats {
     const start = bucketStart(now, FINE_MS);
@@ -169,17 +169,17 @@ export class HistoryRecorder {
   }
 
   /**
-   * Samples the levels at the end of a call and returns the deltas to write, oldest first, or
-   * an empty list when nothing changed that history keeps: an idle read writes nothing, except
-   * the first one of a new bucket while slots are held or requests wait (so a chart shows them).
+   * Samples the levels at the end of a call into the current bucket's delta. An idle call adds
+   * nothing, except the first one of a new bucket while slots are held or requests wait (so a
+   * chart shows them) and one that sees a new peak.
    */
-  take(levels: Levels, now: number): { start: number; stats: BucketStats }[] {
+  sample(levels: Levels, now: number): void {
     const start = bucketStart(now, FINE_MS);
-    const written = this.#written?.start === start ? this.#written : null;
+    const sampled = this.#sampled?.start === start ? this.#sampled : null;
     const busy = levels.active > 0 || levels.waiting > 0;
-    const peaked = written !== null && (levels.active > written.peakActive || levels.waiting > written.peakWaiting);
-    if (this.#pending.size === 0 && !peaked && (written !== null || !busy)) {
-      return [];
+    const peaked = sampled !== null && (levels.active > sampled.peakActive || levels.waiting > sampled.peakWaiting);
+    if (!this.#pending.has(start) && !peaked && (sampled !== null || !busy)) {
+      return;
     }
     const current = this.#bucket(now);
     current.peakActive = Math.max(current.peakActive, levels.active);
@@ -187,24 +187,39 @@ export class HistoryRecorder {
     current.lastActive = levels.active;
     current.lastWaiting = levels.waiting;
     current.limit = levels.limit;
-    this.#written = {
+    this.#sampled = {
       start,
-      peakActive: Math.max(written?.peakActive ?? 0, current.peakActive),
-      peakWaiting: Math.max(written?.peakWaiting ?? 0, current.peakWaiting),
+      peakActive: Math.max(sampled?.peakActive ?? 0, current.peakActive),
+      peakWaiting: Math.max(sampled?.peakWaiting ?? 0, current.peakWaiting),
     };
-    const deltas = [...this.#pending].sort(([a], [b]) => a - b).map(([at, stats]) => ({ start: at, stats }));
-    // Older buckets' deltas carry no levels of their own: they keep what is stored.
-    for (const delta of deltas.slice(0, -1)) {
-      Object.assign(delta.stats, { lastActive: levels.active, lastWaiting: levels.waiting, limit: levels.limit });
+  }
+
+  /** Whether deltas wait to be written, and the start of the oldest one. */
+  get oldestPending(): number | null {
+    let oldest: number | null = null;
+    for (const start of this.#pending.keys()) {
+      oldest = oldest === null ? start : Math.min(oldest, start);
     }
+    return oldest;
+  }
+
+  /** Hands the deltas over for a write, oldest first, and forgets them. */
+  drain(): { start: number; stats: BucketStats }[] {
+    const deltas = [...this.#pending].sort(([a], [b]) => a - b).map(([start, stats]) => ({ start, stats }));
     this.#pending.clear();
     return deltas;
+  }
+
+  /** `sample` then `drain`. */
+  take(levels: Levels, now: number): { start: number; stats: BucketStats }[] {
+    this.sample(levels, now);
+    return this.drain();
   }
 
   /** Forgets everything not yet written (the limit was deleted). */
   reset(): void {
     this.#pending.clear();
-    this.#written = null;
+    this.#sampled = null;
   }
 }
 

@@ -33,6 +33,8 @@ import type { LimitRecord } from "../protocol/types";
 const FINE = FINE_MS / 1000;
 const COARSE = COARSE_MS / 1000;
 const TOTALS = 0;
+/** Under load, history is written with at most one persist per this many milliseconds. */
+const WRITE_EVERY_MS = 1_000;
 
 type Merge = "sum" | "max" | "last";
 
@@ -131,6 +133,8 @@ export class HistoryStore {
   #clear = false;
   /** The fine bucket last pruned at: ageing runs at most once per fine bucket. */
   #prunedAt = -1;
+  #writtenAt = Number.NEGATIVE_INFINITY;
+  #force = false;
 
   constructor(storage: DurableObjectStorage) {
     this.#storage = storage;
@@ -143,16 +147,38 @@ export class HistoryStore {
   }
 
   /**
-   * The write to run inside the limit's persist transaction, or undefined when there is none.
-   * Called once per limit-object call, with the levels at its end.
+   * The write to run inside the limit's persist transaction, or undefined when there is none (yet).
+   * Called once per limit-object call, with the levels at its end. Under load, history rides along
+   * with at most one persist a second (and at once when a bucket ends): each write is two upserts,
+   * which at hundreds of calls a second would cost more CPU than the call itself. What is held
+   * back is written by the next call, or by `flushSoon` a second later when none comes; an object
+   * evicted in between loses under a second of counts.
    */
   pendingWrite(levels: Levels, now: number): (() => void) | undefined {
-    const deltas = this.record.take(levels, now);
-    if (deltas.length === 0 && !this.#clear) {
+    this.record.sample(levels, now);
+    const oldest = this.record.oldestPending;
+    if (oldest === null && !this.#clear) {
       return undefined;
     }
+    const due =
+      this.#clear || this.#force || oldest === null || oldest < bucketStart(now, FINE_MS) || now - this.#writtenAt >= WRITE_EVERY_MS;
+    if (!due) {
+      this.flushSoon();
+      return undefined;
+    }
+    this.#force = false;
+    this.#writtenAt = now;
+    const deltas = this.record.drain();
     return () => this.#write(deltas, now);
   }
+
+  /** Makes the next `pendingWrite` write whatever is held back (before a read of history). */
+  forceNext(): void {
+    this.#force = true;
+  }
+
+  /** Set by the limit object: ends a call (with no work of its own) in about a second. */
+  flushSoon: () => void = () => undefined;
 
   #write(deltas: StoredBucket[], now: number): void {
     const sql = this.#storage.sql;

@@ -92,6 +92,7 @@ export class LimitObject extends DurableObject<Env> {
     super(ctx, env);
     this.#store = new LimitStore(ctx.storage);
     this.#history = new HistoryStore(ctx.storage); // observe(#14)
+    this.#history.flushSoon = () => this.#flushHistorySoon(); // observe(#14)
     this.events = new EventOutbox(sinksOf(env), (promise) => ctx.waitUntil(promise)); // observe(#14)
     this.#state = this.#store.load();
     void ctx.blockConcurrencyWhile(async () => {
@@ -289,7 +290,19 @@ export class LimitObject extends DurableObject<Env> {
 
   // ── observe(#14): history and metrics reads ──
 
+  #historyTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Writes held-back history in a second if no call does it first (off the hot path). */
+  #flushHistorySoon(): void {
+    this.#historyTimer ??= setTimeout(() => {
+      this.#historyTimer = null;
+      this.#history.forceNext();
+      void this.#finish(undefined);
+    }, 1_000);
+  }
+
   async history(resolution: HistoryResolution): Promise<LimitHistory | null> {
+    this.#history.forceNext();
     await this.#finish(undefined);
     const config = this.#state.config;
     return config ? historyView(this.#history, config.name, resolution, this.now()) : null;
@@ -297,6 +310,7 @@ export class LimitObject extends DurableObject<Env> {
 
   /** Everything `GET /metrics` shows of this limit, in one call; `peaks` adds the last hour's per minute. */
   async metrics(peaks = false): Promise<LimitMetrics | null> {
+    this.#history.forceNext();
     const record = await this.describe();
     return record ? metricsView(this.#history, record, this.#state.queue.length, peaks, this.now()) : null;
   }

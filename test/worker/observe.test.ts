@@ -142,6 +142,24 @@ describe("history", () => {
     expect(rows.find((r) => r.res === 60)?.n ?? 0).toBeGreaterThan(0);
   });
 
+  it("writes history with at most one persist a second under load, and the rest a second later", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 100);
+    await controlClock(name); // frozen: every call lands in the same bucket, within the same second
+    for (let i = 0; i < 20; i++) {
+      expect((await api("POST", "/increment", { names: [name], slots: 1 })).status).toBe(200);
+    }
+    const storedGrants = () =>
+      runInDurableObject(env.LIMITS.getByName(name), (_: LimitObject, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(grants), 0) AS n FROM history WHERE res = 10").one().n,
+      );
+    // The first call's grant was written with it; the next 19 are held back in memory...
+    expect(await storedGrants()).toBe(1);
+    // ...and written by the trailing flush, with no call needed.
+    await eventually(async () => (await storedGrants()) === 20);
+    expect((await history(name)).buckets.reduce((sum, b) => sum + b.grants, 0)).toBe(20);
+  });
+
   it("starts over when the limit is deleted and created again", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 1);
