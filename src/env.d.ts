@@ -7,4 +7,9 @@ interface Env {
   GCL_CLIENT_TOKEN?: string;
   /** `"true"` lets requests without a token through when neither token is set. */
   GCL_ALLOW_ANONYMOUS?: string;
+  /**
+   * Test hook of the chaos suite, never set in a deployment: the chance (0–1) that a call from the
+   * coordinator to a limit object throws, before or after it takes effect.
+   */
+  GCL_FAULT_RATE?: string;
 }

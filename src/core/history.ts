@@ -108,6 +108,23 @@ export function bucketStart(now: number, widthMs: number): number {
   return Math.floor(now / widthMs) * widthMs;
 }
 
+/**
+ * What a limit's engine tells its observer (history and events): one call per event, with the
+ * values each needs. `key` is a grant's ticket or lease id, so an event sink can pair a release
+ * with its acquisition.
+ */
+export interface LimitObserver {
+  granted(slots: number, waitMs: number, key: string, now: number): void;
+  /** A 423; `timedOut` when the request had waited in line until its deadline. */
+  refused(now: number, timedOut: boolean): void;
+  cancelled(now: number): void;
+  /** `count` leases ended by expiry rather than release. */
+  expired(count: number, now: number): void;
+  released(slots: number, holdMs: number, key: string, now: number): void;
+  /** Call `deleted` before the limit's settings are gone. */
+  lifecycle(kind: "created" | "updated" | "deleted", now: number): void;
+}
+
 /** The current levels of a limit, sampled when a call ends. */
 export interface Levels {
   active: number;

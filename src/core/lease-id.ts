@@ -1,7 +1,7 @@
 /**
  * Lease ids are opaque to clients (DESIGN §3.4) but carry the limit names they cover, so the
  * Worker routes a renew or release straight to the right limit objects with no lookup.
- * Shape: `<uuid>.<base64url of the JSON array of names>`. Pure.
+ * Shape: `<ticket id>.<base64url of the JSON array of names>`, the ticket id a UUID. Pure.
  */
 
 import { MAX_NAME_LENGTH, MAX_NAMES } from "../protocol/constants";
@@ -24,8 +24,14 @@ function fromBase64Url(encoded: string): string {
   return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
 }
 
-export function encodeLeaseId(nonce: string, names: readonly string[]): string {
-  return `${nonce}.${toBase64Url(JSON.stringify(names))}`;
+export function encodeLeaseId(ticketId: string, names: readonly string[]): string {
+  return `${ticketId}.${toBase64Url(JSON.stringify(names))}`;
+}
+
+/** The ticket a lease id was issued for (the part before the dot). */
+export function ticketIdOf(leaseId: string): string {
+  const dot = leaseId.indexOf(".");
+  return dot < 0 ? leaseId : leaseId.slice(0, dot);
 }
 
 /** The names a lease id covers, or null when the id is not one this service issued. */

@@ -3,12 +3,22 @@
  * Pure: randomness comes in as `random()` in [0, 1).
  */
 
+import { MAX_RETRY_AFTER_SECONDS } from "../protocol/constants";
+
 /** Prefect's jitter factor for `clamped_poisson_interval`. */
 const CLAMPING_FACTOR = 0.3;
 /** Upward-only jitter for exact (decay) waits: at most this fraction later. */
 const EXACT_JITTER_FRACTION = 0.1;
 /** Never advise a wait shorter than this (a zero would make clients spin). */
 const MIN_RETRY_AFTER_SECONDS = 0.001;
+
+/** Clamps advice into [1 ms, the API's ceiling], so it always prints as a plain decimal. */
+export function boundedRetryAfter(seconds: number): number {
+  if (!(seconds >= MIN_RETRY_AFTER_SECONDS)) {
+    return MIN_RETRY_AFTER_SECONDS;
+  }
+  return Math.min(seconds, MAX_RETRY_AFTER_SECONDS);
+}
 
 /** Prefect's cap on waits: 10 s for `tag:` limits, 30 s for the rest. */
 export function maxWaitSeconds(name: string): number {
@@ -29,7 +39,7 @@ export function clampedPoissonInterval(meanSeconds: number, random: () => number
   const low = cdf(lowerFactor * m);
   const high = cdf((1 + CLAMPING_FACTOR) * m);
   const u = low + random() * (high - low);
-  return Math.max(MIN_RETRY_AFTER_SECONDS, -m * Math.log(1 - u));
+  return boundedRetryAfter(-m * Math.log(1 - u));
 }
 
 /**
@@ -48,5 +58,5 @@ export function estimatedRetryAfter(
 
 /** An exact wait, jittered upward only so a client never comes back before it can succeed. */
 export function exactRetryAfter(seconds: number, random: () => number): number {
-  return Math.max(MIN_RETRY_AFTER_SECONDS, seconds * (1 + EXACT_JITTER_FRACTION * random()));
+  return boundedRetryAfter(seconds * (1 + EXACT_JITTER_FRACTION * random()));
 }

@@ -1,17 +1,16 @@
 /**
- * The in-memory model of one limit: its configuration, lease rows, anonymous slots, decaying rate
- * slots, denied-slot bookkeeping and occupancy average. Pure: no I/O, no clock (every time is an
+ * The in-memory model of one limit: its configuration, its tickets (one per request that holds
+ * or reserves slots here), anonymous slots, the decaying bucket, denied-slot bookkeeping, the
+ * occupancy average and the request ids still taken. Pure: no I/O, no clock (every time is an
  * argument, epoch milliseconds). Mutators mark what they touched in `dirty` so the Durable Object
  * can persist exactly that.
  */
 
-import type { AcquireMode } from "../protocol/types";
+import type { AcquireMode, LeaseHolder } from "../protocol/types";
+import { type DueEntry, pushDue } from "./due";
 
 /** Who holds a lease, as the client described it. */
-export interface Holder {
-  type: string;
-  id: string;
-}
+export type Holder = LeaseHolder;
 
 /** A limit's settings, as created and patched through the API. */
 export interface LimitConfig {
@@ -22,32 +21,54 @@ export interface LimitConfig {
   slotDecayPerSecond: number;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Which create of this name this is: a token from the fencing sequence, so it rises with every
+   * create and never repeats. The catalog orders its writes by it.
+   */
+  generation: number;
 }
 
-/** What a pending reservation becomes when committed. */
-export type ReservationKind = "lease" | "increment";
+/** What a ticket grants: a lease (renewed, released), or slots without one (`/increment`). */
+export type TicketKind = "lease" | "increment";
 
-/** One row of slots held on this limit: a lease, or a reservation not yet committed. */
-export interface Lease {
-  /** The opaque lease id the client sees (or a reservation id). */
+/**
+ * One request's record on this limit (DESIGN §7.1), from its reservation or grant to its end.
+ * It ends in exactly one way: released, expired (a lease), folded (an increment whose undo window
+ * passed: its slots stay as anonymous slots), withdrawn (given back whole) or dropped (a
+ * reservation never committed).
+ */
+export interface Ticket {
+  /** The Worker's id for the request: unique, never chosen by a client. */
   id: string;
+  /** The client's `request_id`, if it gave one: taken on this limit until the end plus a tombstone. */
+  requestId: string | null;
+  kind: TicketKind;
+  /** The lease id renew and release name (kind `lease`); null for increments. */
+  leaseId: string | null;
   /** Slots requested. */
   slots: number;
-  /** Slots this row adds to occupancy: `slots`, or 0 when decay or inactivity accounts for them. */
+  /** Slots this row adds to `leasedSlots`: 0 when the bucket or inactivity accounts for them. */
   counted: number;
+  /** Slots this grant poured into the decaying bucket: refunded if the grant is withdrawn. */
+  bucketed: number;
   holder: Holder | null;
   acquiredAt: number;
-  /** The row is dead the instant `now > expiresAt`. */
+  /**
+   * A lease dies, a reservation is dropped and an increment folds the instant `now > expiresAt`.
+   * For an increment this is the end of its undo window.
+   */
   expiresAt: number;
-  /** Set while the row is a reservation of a multi-name request, before its commit. */
-  pending: ReservationKind | null;
-  /** Fencing token issued when the lease was granted; 0 while pending. */
+  /** A reservation of a multi-name request, not yet committed. */
+  pending: boolean;
+  /** Fencing token issued when a lease was granted; 0 otherwise. */
   fencingToken: number;
 }
 
-/** A request waiting in line for slots (DESIGN §3.6). In memory only: it lives as long as its call. */
+/** A request waiting in line for slots (DESIGN §3.6). In memory: it lives as long as its call. */
 export interface Waiter {
+  /** The ticket id it will be granted under. */
   id: string;
+  requestId: string | null;
   slots: number;
   mode: AcquireMode;
 }
@@ -55,7 +76,7 @@ export interface Waiter {
 /** Everything one limit object keeps. `config` is null when no limit of this name exists. */
 export interface LimitState {
   config: LimitConfig | null;
-  /** Slots from `/increment` in concurrency mode on a limit without decay; freed by `/decrement`. */
+  /** Folded slots from `/increment` on a limit without decay; freed by `/decrement`. */
   anonymousSlots: number;
   /** The leaky bucket of a limit with decay, `rateSlots` as of `rateSlotsAt`. */
   rateSlots: number;
@@ -67,22 +88,31 @@ export interface LimitState {
   avgSlotOccupancySeconds: number;
   /** The last fencing token issued; survives delete so tokens never repeat for a name. */
   lastFencingToken: number;
-  leases: Map<string, Lease>;
-  /** Sum of `counted` over `leases`, kept in step so admission is O(1). */
+  /** Tickets by ticket id. */
+  tickets: Map<string, Ticket>;
+  /** Sum of `counted` over `tickets`, kept in step so admission is O(1). */
   leasedSlots: number;
-  /** Waiters, first come first served. Never persisted: a restart ends their calls too. */
+  /** Live tickets and waiters by the client's request id. */
+  requestIds: Map<string, string>;
+  /** Request ids of ended or cancelled requests, taken until the epoch ms they map to. */
+  tombstones: Map<string, number>;
+  /** Waiters, first come first served. */
   queue: Waiter[];
-  /** A lower bound of the earliest `expiresAt`, so expiry scans only when something may be dead. */
-  nextExpiryAt: number;
-  /** observe(#14): committed leases ended by expiry since the limit object last looked. */
-  expiredLeases: number;
+  /** When leases expire and reservations drop, earliest first (entries may be stale). */
+  due: DueEntry[];
+  /**
+   * When increments fold and tombstones end: housekeeping that frees nothing, so it runs with the
+   * next operation or a coarse alarm rather than one alarm each.
+   */
+  lazy: DueEntry[];
   dirty: Dirty;
 }
 
 /** What changed since the last persist. */
 export interface Dirty {
   counters: boolean;
-  leases: Set<string>;
+  tickets: Set<string>;
+  tombstones: Set<string>;
 }
 
 /** Prefect's starting value of the occupancy average. */
@@ -98,31 +128,66 @@ export function createState(): LimitState {
     deniedSlotsAt: 0,
     avgSlotOccupancySeconds: INITIAL_AVG_OCCUPANCY_SECONDS,
     lastFencingToken: 0,
-    leases: new Map(),
+    tickets: new Map(),
     leasedSlots: 0,
+    requestIds: new Map(),
+    tombstones: new Map(),
     queue: [],
-    nextExpiryAt: Number.POSITIVE_INFINITY,
-    expiredLeases: 0, // observe(#14)
-    dirty: { counters: false, leases: new Set() },
+    due: [],
+    lazy: [],
+    dirty: { counters: false, tickets: new Set(), tombstones: new Set() },
   };
 }
 
-export function putLease(state: LimitState, lease: Lease): void {
-  const previous = state.leases.get(lease.id);
-  state.leasedSlots += lease.counted - (previous?.counted ?? 0);
-  state.leases.set(lease.id, lease);
-  state.nextExpiryAt = Math.min(state.nextExpiryAt, lease.expiresAt);
-  state.dirty.leases.add(lease.id);
+export function putTicket(state: LimitState, ticket: Ticket): void {
+  const previous = state.tickets.get(ticket.id);
+  state.leasedSlots += ticket.counted - (previous?.counted ?? 0);
+  state.tickets.set(ticket.id, ticket);
+  if (ticket.requestId !== null) {
+    state.requestIds.set(ticket.requestId, ticket.id);
+  }
+  if (previous?.expiresAt !== ticket.expiresAt) {
+    const heap = ticket.kind === "increment" && !ticket.pending ? state.lazy : state.due;
+    pushDue(heap, { at: ticket.expiresAt, key: `t${ticket.id}` });
+  }
+  state.dirty.tickets.add(ticket.id);
 }
 
-export function deleteLease(state: LimitState, id: string): Lease | undefined {
-  const lease = state.leases.get(id);
-  if (lease) {
-    state.leasedSlots -= lease.counted;
-    state.leases.delete(id);
-    state.dirty.leases.add(id);
+/** Removes a ticket; its request id stays taken (as a tombstone) until `tombstoneUntil`. */
+export function deleteTicket(state: LimitState, id: string, tombstoneUntil: number): Ticket | undefined {
+  const ticket = state.tickets.get(id);
+  if (ticket) {
+    state.leasedSlots -= ticket.counted;
+    state.tickets.delete(id);
+    state.dirty.tickets.add(id);
+    if (ticket.requestId !== null) {
+      state.requestIds.delete(ticket.requestId);
+      putTombstone(state, ticket.requestId, tombstoneUntil);
+    }
   }
-  return lease;
+  return ticket;
+}
+
+export function putTombstone(state: LimitState, requestId: string, until: number): void {
+  const previous = state.tombstones.get(requestId);
+  if (previous === undefined || until > previous) {
+    state.tombstones.set(requestId, until);
+    pushDue(state.lazy, { at: until, key: `r${requestId}` });
+    state.dirty.tombstones.add(requestId);
+  }
+}
+
+export function deleteTombstone(state: LimitState, requestId: string): void {
+  if (state.tombstones.delete(requestId)) {
+    state.dirty.tombstones.add(requestId);
+  }
+}
+
+/** The next number of the limit's token sequence (fencing tokens, generations): never repeats. */
+export function issueToken(state: LimitState): number {
+  state.lastFencingToken += 1;
+  touchCounters(state);
+  return state.lastFencingToken;
 }
 
 export function touchCounters(state: LimitState): void {

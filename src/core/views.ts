@@ -1,9 +1,10 @@
 /**
- * Read-only views of a limit's state in wire shape (`protocol/types`). Pure: `now` is an argument.
+ * Views of a limit's state in wire shape (`protocol/types`). Pure reads: they change nothing, so
+ * the caller expires what is due at `now` first (every operation does).
  */
 
 import type { LeaseInfo, LimitRecord, MinimalLimit } from "../protocol/types";
-import { deniedSlotsAt, heldSlots } from "./limit";
+import { deniedSlotsAt, heldSlots } from "./decay";
 import type { LimitConfig, LimitState } from "./state";
 
 /** Rounds a count that may carry float noise up to whole slots (1e-9 of a slot is no slot). */
@@ -36,13 +37,12 @@ export function minimalLimit(config: LimitConfig): MinimalLimit {
 }
 
 /** Live, committed leases, oldest first. */
-export function leaseInfos(state: LimitState, now: number): LeaseInfo[] {
-  heldSlots(state, now);
-  return [...state.leases.values()]
-    .filter((lease) => !lease.pending)
+export function leaseInfos(state: LimitState): LeaseInfo[] {
+  return [...state.tickets.values()]
+    .filter((ticket) => ticket.kind === "lease" && !ticket.pending && ticket.leaseId !== null)
     .sort((a, b) => a.acquiredAt - b.acquiredAt)
     .map((lease) => ({
-      lease_id: lease.id,
+      lease_id: lease.leaseId ?? "",
       slots: lease.slots,
       holder: lease.holder,
       acquired_at: new Date(lease.acquiredAt).toISOString(),

@@ -1,10 +1,12 @@
 /**
- * SQLite persistence of one limit's state: one counters row and one row per lease or
- * reservation. Tables are created on the first write, so probing an unknown name leaves no
- * storage behind. Used only by `limit-object.ts`.
+ * SQLite persistence of one limit's state: one counters row, one row per ticket and one per
+ * tombstone. Tables are created on the first write, so probing an unknown name leaves no storage
+ * behind. Used only by `limit-object.ts`.
  */
 
-import { createState, type Lease, type LimitConfig, type LimitState } from "../core/state";
+import { pushDue } from "../core/due";
+import { ticketIdOf } from "../core/lease-id";
+import { createState, type LimitConfig, type LimitState, putTicket, type Ticket } from "../core/state";
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS limit_state (
@@ -18,16 +20,21 @@ const SCHEMA = `
     avg_slot_occupancy_seconds REAL NOT NULL,
     last_fencing_token INTEGER NOT NULL
   );
-  CREATE TABLE IF NOT EXISTS leases (
+  CREATE TABLE IF NOT EXISTS tickets (
     id TEXT PRIMARY KEY,
+    request_id TEXT,
+    kind TEXT NOT NULL,
+    lease_id TEXT,
     slots INTEGER NOT NULL,
     counted INTEGER NOT NULL,
+    bucketed REAL NOT NULL,
     holder TEXT,
     acquired_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    pending TEXT,
+    pending INTEGER NOT NULL,
     fencing_token INTEGER NOT NULL
-  );`;
+  );
+  CREATE TABLE IF NOT EXISTS tombstones (request_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`;
 
 type CountersRow = {
   config: string | null;
@@ -40,7 +47,23 @@ type CountersRow = {
   last_fencing_token: number;
 };
 
-type LeaseRow = {
+type TicketRow = {
+  id: string;
+  request_id: string | null;
+  kind: string;
+  lease_id: string | null;
+  slots: number;
+  counted: number;
+  bucketed: number;
+  holder: string | null;
+  acquired_at: number;
+  expires_at: number;
+  pending: number;
+  fencing_token: number;
+};
+
+/** A row of the first version's `leases` table (leases and reservations, no request ids). */
+type LegacyLeaseRow = {
   id: string;
   slots: number;
   counted: number;
@@ -62,9 +85,14 @@ export class LimitStore {
   load(): LimitState {
     const state = createState();
     const sql = this.#storage.sql;
-    this.#schemaReady =
-      sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'limit_state'").toArray().length > 0;
-    if (!this.#schemaReady) {
+    const tables = new Set(
+      sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((row) => row.name),
+    );
+    this.#schemaReady = tables.has("tickets");
+    if (!tables.has("limit_state")) {
       return state;
     }
     const row = sql.exec<CountersRow>("SELECT * FROM limit_state WHERE singleton = 1").toArray()[0];
@@ -78,38 +106,42 @@ export class LimitStore {
       state.avgSlotOccupancySeconds = row.avg_slot_occupancy_seconds;
       state.lastFencingToken = row.last_fencing_token;
     }
-    for (const lease of sql.exec<LeaseRow>("SELECT * FROM leases")) {
-      const restored: Lease = {
-        id: lease.id,
-        slots: lease.slots,
-        counted: lease.counted,
-        holder: lease.holder ? (JSON.parse(lease.holder) as Lease["holder"]) : null,
-        acquiredAt: lease.acquired_at,
-        expiresAt: lease.expires_at,
-        pending: lease.pending === "lease" || lease.pending === "increment" ? lease.pending : null,
-        fencingToken: lease.fencing_token,
-      };
-      state.leases.set(restored.id, restored);
-      state.leasedSlots += restored.counted;
-      state.nextExpiryAt = Math.min(state.nextExpiryAt, restored.expiresAt);
+    if (tables.has("tickets")) {
+      for (const ticket of sql.exec<TicketRow>("SELECT * FROM tickets")) {
+        putTicket(state, fromRow(ticket));
+      }
+      for (const tomb of sql.exec<{ request_id: string; until: number }>("SELECT * FROM tombstones")) {
+        state.tombstones.set(tomb.request_id, tomb.until);
+        pushDue(state.lazy, { at: tomb.until, key: `r${tomb.request_id}` });
+      }
+    }
+    if (tables.has("leases")) {
+      // The first version's rows: kept as tickets, written out by the next persist.
+      for (const lease of sql.exec<LegacyLeaseRow>("SELECT * FROM leases")) {
+        putTicket(state, fromLegacyRow(lease));
+      }
+    }
+    state.dirty.tickets.clear();
+    if (tables.has("leases")) {
+      for (const id of state.tickets.keys()) {
+        state.dirty.tickets.add(id);
+      }
     }
     return state;
   }
 
-  /**
-   * Writes what `state.dirty` names, in one transaction, and clears it. `alsoWrite` (observe #14:
-   * the history rows) runs inside the same transaction.
-   */
+  /** Writes what `state.dirty` names, in one transaction, and clears it. */
   persist(state: LimitState, alsoWrite?: () => void): void {
     const { dirty } = state;
-    if (!dirty.counters && dirty.leases.size === 0 && alsoWrite === undefined) {
+    if (!dirty.counters && dirty.tickets.size === 0 && dirty.tombstones.size === 0 && alsoWrite === undefined) {
       return;
     }
     const sql = this.#storage.sql;
     this.#storage.transactionSync(() => {
-      alsoWrite?.(); // observe(#14)
+      alsoWrite?.(); // observe(#14): history rows, in the same transaction
       if (!this.#schemaReady) {
         sql.exec(SCHEMA);
+        sql.exec("DROP TABLE IF EXISTS leases");
         this.#schemaReady = true;
       }
       if (dirty.counters) {
@@ -125,26 +157,74 @@ export class LimitStore {
           state.lastFencingToken,
         );
       }
-      for (const id of dirty.leases) {
-        const lease = state.leases.get(id);
-        if (lease) {
+      for (const id of dirty.tickets) {
+        const ticket = state.tickets.get(id);
+        if (ticket) {
           sql.exec(
-            `INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-            lease.id,
-            lease.slots,
-            lease.counted,
-            lease.holder ? JSON.stringify(lease.holder) : null,
-            lease.acquiredAt,
-            lease.expiresAt,
-            lease.pending,
-            lease.fencingToken,
+            `INSERT OR REPLACE INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            ticket.id,
+            ticket.requestId,
+            ticket.kind,
+            ticket.leaseId,
+            ticket.slots,
+            ticket.counted,
+            ticket.bucketed,
+            ticket.holder ? JSON.stringify(ticket.holder) : null,
+            ticket.acquiredAt,
+            ticket.expiresAt,
+            ticket.pending ? 1 : 0,
+            ticket.fencingToken,
           );
         } else {
-          sql.exec("DELETE FROM leases WHERE id = ?", id);
+          sql.exec("DELETE FROM tickets WHERE id = ?", id);
+        }
+      }
+      for (const requestId of dirty.tombstones) {
+        const until = state.tombstones.get(requestId);
+        if (until === undefined) {
+          sql.exec("DELETE FROM tombstones WHERE request_id = ?", requestId);
+        } else {
+          sql.exec("INSERT OR REPLACE INTO tombstones VALUES (?, ?)", requestId, until);
         }
       }
     });
     dirty.counters = false;
-    dirty.leases.clear();
+    dirty.tickets.clear();
+    dirty.tombstones.clear();
   }
+}
+
+function fromRow(row: TicketRow): Ticket {
+  return {
+    id: row.id,
+    requestId: row.request_id,
+    kind: row.kind === "increment" ? "increment" : "lease",
+    leaseId: row.lease_id,
+    slots: row.slots,
+    counted: row.counted,
+    bucketed: row.bucketed,
+    holder: row.holder ? (JSON.parse(row.holder) as Ticket["holder"]) : null,
+    acquiredAt: row.acquired_at,
+    expiresAt: row.expires_at,
+    pending: row.pending === 1,
+    fencingToken: row.fencing_token,
+  };
+}
+
+function fromLegacyRow(row: LegacyLeaseRow): Ticket {
+  const pending = row.pending !== null;
+  return {
+    id: pending ? row.id : ticketIdOf(row.id),
+    requestId: null,
+    kind: row.pending === "increment" ? "increment" : "lease",
+    leaseId: pending ? null : row.id,
+    slots: row.slots,
+    counted: row.counted,
+    bucketed: 0,
+    holder: row.holder ? (JSON.parse(row.holder) as Ticket["holder"]) : null,
+    acquiredAt: row.acquired_at,
+    expiresAt: row.expires_at,
+    pending,
+    fencingToken: row.fencing_token,
+  };
 }

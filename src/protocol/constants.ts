@@ -23,6 +23,15 @@ export const MAX_PAGE_SIZE = 200;
 export const MAX_BODY_BYTES = 64 * 1024;
 /** Largest `limit`, `slots` and `active_slots`: beyond this, integers stop being exact doubles. */
 export const MAX_SLOTS = 1_000_000_000;
+/**
+ * Smallest non-zero `slot_decay_per_second` (one slot per 11.6 days): below it a rate limit's
+ * waits stop being meaningful numbers.
+ */
+export const MIN_SLOT_DECAY_PER_SECOND = 0.000_001;
+/** The longest `Retry-After` the API advises: come back within the hour and ask again. */
+export const MAX_RETRY_AFTER_SECONDS = 3_600;
+/** Most requests that may wait in one limit's line at once. */
+export const MAX_WAITERS = 10_000;
 /** A client-chosen `request_id`: letters, digits, `-` and `_` (it becomes part of lease ids). */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Prefect's name rule (V-1): at least one character, none of `/ % & > <`. */

@@ -1,8 +1,10 @@
 /**
  * The error contract shared by the Worker, the client and the CLI: stable `code` strings, the HTTP
  * status each one maps to, and the one error class that carries them. Runtime-neutral: imports
- * nothing.
+ * nothing but the protocol's constants.
  */
+
+import { MAX_WAITERS } from "./constants";
 
 /** Every error `code` the API can answer with. These strings are API: they never change meaning. */
 export const STATUS_BY_CODE = {
@@ -21,6 +23,7 @@ export const STATUS_BY_CODE = {
   lease_not_found: 410,
   payload_too_large: 413,
   locked: 423,
+  queue_full: 423,
   auth_not_configured: 503,
   unavailable: 503,
   internal: 500,
@@ -34,6 +37,8 @@ export const DETAIL = {
   locked: "Locked",
   slotsExceedLimit: "Slots requested is greater than the limit",
   leaseNotFound: "Lease not found - it may have expired or been revoked",
+  queueFull: (name: string) =>
+    `Locked: the line of '${name}' is full (${MAX_WAITERS} requests already wait); come back after Retry-After`,
   alreadyExists:
     "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details.",
   rateLimitWithoutDecay: (names: readonly string[]) =>

@@ -14,6 +14,7 @@ import {
   MAX_SLOTS,
   MAX_WAIT_SECONDS,
   MIN_LEASE_SECONDS,
+  MIN_SLOT_DECAY_PER_SECOND,
   NAME_PATTERN,
   REQUEST_ID_PATTERN,
 } from "./constants";
@@ -43,7 +44,14 @@ const LimitName = z
 
 const SlotCount = z.int().min(0).max(MAX_SLOTS);
 const RequestedSlots = z.int().min(1, "must be at least 1").max(MAX_SLOTS);
-const DecayPerSecond = z.number().min(0).max(MAX_SLOTS);
+const DecayPerSecond = z
+  .number()
+  .min(0)
+  .max(MAX_SLOTS)
+  .refine(
+    (decay) => decay === 0 || decay >= MIN_SLOT_DECAY_PER_SECOND,
+    `must be 0 (no decay) or at least ${MIN_SLOT_DECAY_PER_SECOND.toFixed(6)} (one slot in 11.6 days)`,
+  );
 // Counted after de-duplication, as the request is served: `["a", "a"]` is one name.
 const Names = z
   .array(LimitName)

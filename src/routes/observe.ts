@@ -10,6 +10,7 @@
 import { EXPOSITION_CONTENT_TYPE, type LimitSample, renderMetrics, snapshotOf } from "../core/prometheus";
 import { requireRole } from "../middleware/auth";
 import { CATALOG_NAME } from "../objects/catalog-object";
+import { resolveName } from "../operations/limits";
 import { DETAIL, GclError } from "../protocol/errors";
 import {
   DEFAULT_HISTORY_RESOLUTION,
@@ -19,7 +20,6 @@ import {
   type MetricsSnapshot,
 } from "../protocol/observe";
 import { type App, defineRoute } from "./define";
-import { resolveName } from "./limits";
 
 /** Limit-object calls a scrape keeps in flight at once. */
 const SCRAPE_CONCURRENCY = 32;
@@ -70,7 +70,7 @@ export function observeRoutes(app: App): void {
         const allowed = Object.keys(HISTORY_RESOLUTIONS).join(", ");
         throw invalidQuery("resolution", `must be one of ${allowed}, got '${resolution}'`);
       }
-      const history = await c.env.LIMITS.getByName(await resolveName(c)).history(resolution);
+      const history = await c.env.LIMITS.getByName(await resolveName(c.env, c.req.param("id_or_name") ?? "")).history(resolution);
       if (history === null) {
         throw new GclError("not_found", DETAIL.notFound);
       }

@@ -1,12 +1,18 @@
 /**
- * The slot routes of the hot path: increment (with or without a lease), decrement, release and
- * renew. None of them touches the catalog: limits are addressed by name, and a lease id names
- * the limits it covers.
+ * The slot routes of the hot path: increment (with or without a lease), decrement, release,
+ * cancel and renew. Thin: each parses its request, calls the operation in `../operations/slots`
+ * and renders the answer.
  */
 
-import { decodeLeaseId } from "../core/lease-id";
-import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
-import { DETAIL, GclError } from "../protocol/errors";
+import {
+  cancel,
+  decrement,
+  decrementWithLease,
+  increment,
+  incrementWithLease,
+  renew,
+  type WaitContext,
+} from "../operations/slots";
 import {
   CancelSchema,
   DecrementSchema,
@@ -17,67 +23,14 @@ import {
   MinimalLimitsSchema,
   RenewSchema,
 } from "../protocol/schemas";
-import type { IncrementWithLeaseBody, LeaseGrant, MinimalLimit } from "../protocol/types";
-import {
-  acquireSlots,
-  normalizeNames,
-  type SlotRequest,
-  type SlotResult,
-  type WaitOptions,
-  withdrawRequest,
-} from "./acquisition";
 import { type App, type AppContext, defineRoute } from "./define";
 
-/** Turns a refusal into the error the route answers with. */
-function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
-  if (result.status === "locked") {
-    return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
-  }
-  switch (result.code) {
-    case "slots_exceed_limit":
-      return new GclError("slots_exceed_limit", DETAIL.slotsExceedLimit);
-    case "rate_limit_without_decay":
-      return new GclError("rate_limit_without_decay", DETAIL.rateLimitWithoutDecay([result.name]));
-    case "request_id_in_use":
-      return new GclError("request_id_in_use", `request_id is already in use on '${result.name}': use a new one per request`);
-  }
-}
-
-/** The acquisition an increment body asks for: slots under a lease, or without one. */
-function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): SlotRequest {
+/** A request that goes away gives back what it waits for; the give-back outlives the response. */
+function waitContext(c: AppContext): WaitContext {
   return {
-    names: body.names,
-    slots: body.slots,
-    mode: body.mode ?? "concurrency",
-    kind,
-    leaseMs: kind === "lease" ? (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000 : 0,
-    holder: kind === "lease" ? (body.holder ?? null) : null,
-    requestId: body.request_id,
-  };
-}
-
-/** How long a request may wait in line, and how to give back what its vanished client won't get. */
-function waitOptions(c: AppContext, waitSeconds: number | undefined): WaitOptions {
-  return {
-    waitMs: Math.round((waitSeconds ?? 0) * 1000),
     signal: c.req.raw.signal,
     waitUntil: (promise) => c.executionCtx.waitUntil(promise),
   };
-}
-
-/** The names a lease id covers, or a 422. */
-function leaseNames(leaseId: string): string[] {
-  const names = decodeLeaseId(leaseId);
-  if (names === null) {
-    throw new GclError("invalid_request", "lease_id: not a lease id issued by this service", {
-      errors: [{ path: "lease_id", message: "not a lease id issued by this service" }],
-    });
-  }
-  return names;
-}
-
-async function releaseLease(env: Env, leaseId: string, names: readonly string[]): Promise<void> {
-  await Promise.all(names.map((name) => env.LIMITS.getByName(name).release(leaseId)));
 }
 
 export function slotRoutes(app: App): void {
@@ -92,13 +45,7 @@ export function slotRoutes(app: App): void {
       success: { status: 200, description: "The limits the slots were taken on", schema: MinimalLimitsSchema },
       errors: [423],
     },
-    async (c, body) => {
-      const result = await acquireSlots(c.env, slotRequest(body, "increment"), waitOptions(c, body.wait_seconds));
-      if (result.status !== "granted") {
-        throw refusal(result);
-      }
-      return c.json(result.limits.map(({ limit }) => limit));
-    },
+    async (c, body) => c.json(await increment(c.env, body, waitContext(c))),
   );
 
   defineRoute(
@@ -112,19 +59,7 @@ export function slotRoutes(app: App): void {
       success: { status: 200, description: "The lease", schema: LeaseGrantSchema },
       errors: [423],
     },
-    async (c, body) => {
-      const result = await acquireSlots(c.env, slotRequest(body, "lease"), waitOptions(c, body.wait_seconds));
-      if (result.status !== "granted") {
-        throw refusal(result);
-      }
-      const grant: LeaseGrant = {
-        lease_id: result.leaseId,
-        limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),
-        missing: result.missing,
-        expires_at: new Date(result.expiresAt).toISOString(),
-      };
-      return c.json(grant);
-    },
+    async (c, body) => c.json(await incrementWithLease(c.env, body, waitContext(c))),
   );
 
   defineRoute(
@@ -137,15 +72,7 @@ export function slotRoutes(app: App): void {
       body: DecrementSchema,
       success: { status: 200, description: "The limits found", schema: MinimalLimitsSchema },
     },
-    async (c, body) => {
-      const found = await Promise.all(
-        normalizeNames(body.names).map((name) =>
-          c.env.LIMITS.getByName(name).decrement(body.slots, body.occupancy_seconds),
-        ),
-      );
-      const limits: MinimalLimit[] = found.flatMap((limit) => (limit === null ? [] : [{ ...limit }]));
-      return c.json(limits);
-    },
+    async (c, body) => c.json(await decrement(c.env, body)),
   );
 
   defineRoute(
@@ -159,7 +86,7 @@ export function slotRoutes(app: App): void {
       success: { status: 204, description: "Released" },
     },
     async (c, body) => {
-      await releaseLease(c.env, body.lease_id, leaseNames(body.lease_id));
+      await decrementWithLease(c.env, body);
       return c.body(null, 204);
     },
   );
@@ -175,7 +102,7 @@ export function slotRoutes(app: App): void {
       success: { status: 204, description: "Withdrawn (also when there was nothing to withdraw)" },
     },
     async (c, body) => {
-      await withdrawRequest(c.env, body.names, body.request_id);
+      await cancel(c.env, body);
       return c.body(null, 204);
     },
   );
@@ -193,15 +120,7 @@ export function slotRoutes(app: App): void {
       errors: [410],
     },
     async (c, body) => {
-      const leaseId = c.req.param("lease_id") ?? "";
-      const names = leaseNames(leaseId);
-      const leaseMs = (body.lease_duration ?? DEFAULT_LEASE_SECONDS) * 1000;
-      const renewed = await Promise.all(names.map((name) => c.env.LIMITS.getByName(name).renew(leaseId, leaseMs)));
-      if (renewed.includes(false)) {
-        // A lease lost on one limit is lost: free what it still holds elsewhere.
-        await releaseLease(c.env, leaseId, names);
-        throw new GclError("lease_not_found", DETAIL.leaseNotFound);
-      }
+      await renew(c.env, c.req.param("lease_id") ?? "", body);
       return c.body(null, 204);
     },
   );

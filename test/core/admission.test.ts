@@ -1,7 +1,9 @@
 import { describe, it } from "vitest";
-import { admit, heldSlots } from "../../src/core/limit";
+import { admit } from "../../src/core/admission";
+import { heldSlots } from "../../src/core/decay";
 import { createState } from "../../src/core/state";
-import { increment, limitState, MID_RANDOM, T0 } from "./fixtures";
+import { expire } from "../../src/core/tickets";
+import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
 
 describe("admit", () => {
   // ── Outcomes ──
@@ -30,6 +32,17 @@ describe("admit", () => {
     admit(state, { slots: 2, mode: "concurrency" }, T0, MID_RANDOM);
 
     expect(heldSlots(state, T0)).toBe(0);
+  });
+
+  it("judges the state as given: a dead lease counts until expire runs (the caller expires first)", ({ expect }) => {
+    // Changed on purpose: admission no longer expires rows itself; every engine operation calls
+    // `expire(state, now)` before it reads.
+    const state = limitState({ limit: 2 });
+    const lease = acquireLease(state, { slots: 2, durationMs: 1_000 }, T0);
+
+    expect(admit(state, { slots: 1, mode: "concurrency" }, lease.expiresAt + 1, MID_RANDOM).status).toBe("locked");
+    expire(state, lease.expiresAt + 1);
+    expect(admit(state, { slots: 2, mode: "concurrency" }, lease.expiresAt + 1, MID_RANDOM)).toEqual({ status: "ok" });
   });
 
   it("answers missing when no limit of the name exists", ({ expect }) => {

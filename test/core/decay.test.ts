@@ -1,5 +1,8 @@
 import { describe, it } from "vitest";
-import { admit, decrement, expire, heldSlots, rateSlotsAt, release, updateLimit } from "../../src/core/limit";
+import { admit } from "../../src/core/admission";
+import { heldSlots, rateSlotsAt } from "../../src/core/decay";
+import { updateLimit } from "../../src/core/settings";
+import { decrement, expire, release } from "../../src/core/tickets";
 import { limitRecord } from "../../src/core/views";
 import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
 
@@ -61,7 +64,7 @@ describe("continuous decay", () => {
     const lease = acquireLease(state, { slots: 4, durationMs: 60_000 }, T0);
     expect(heldSlots(state, T0)).toBe(4);
 
-    expect(release(state, lease.id, T0 + 1_000)).toBe(true);
+    expect(release(state, lease.leaseId, T0 + 1_000)).toBe(true);
 
     expect(heldSlots(state, T0 + 1_000)).toBeCloseTo(3, 9);
     expect(heldSlots(state, T0 + 3_000)).toBeCloseTo(1, 9);

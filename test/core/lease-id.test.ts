@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { decodeLeaseId, encodeLeaseId } from "../../src/core/lease-id";
+import { decodeLeaseId, encodeLeaseId, ticketIdOf } from "../../src/core/lease-id";
 
 const NONCE = "0b9e7c1a-4f2d-4e8b-9a6c-3d5f7e9b1c2a";
 const NUM_RUNS = 200;
@@ -98,5 +98,25 @@ describe("lease ids", () => {
       }),
       { numRuns: NUM_RUNS },
     );
+  });
+});
+
+describe("ticketIdOf", () => {
+  it("is the ticket id a lease id was encoded with, whatever the names", ({ expect }) => {
+    fc.assert(
+      fc.property(fc.uuid(), fc.array(name, { minLength: 1, maxLength: 32 }), (ticket, names) => {
+        expect(ticketIdOf(encodeLeaseId(ticket, names))).toBe(ticket);
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("is the part before the first dot only", ({ expect }) => {
+    expect(ticketIdOf("abc.def.ghi")).toBe("abc");
+    expect(ticketIdOf(".tail")).toBe("");
+  });
+
+  it("is the whole string when there is no dot", ({ expect }) => {
+    expect(ticketIdOf(NONCE)).toBe(NONCE);
   });
 });

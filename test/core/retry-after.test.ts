@@ -1,14 +1,16 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
-import { admit, heldSlots, reserve } from "../../src/core/limit";
+import { admit } from "../../src/core/admission";
 import {
+  boundedRetryAfter,
   clampedPoissonInterval,
   estimatedRetryAfter,
   exactRetryAfter,
   maxWaitSeconds,
 } from "../../src/core/retry-after";
 import type { LimitState } from "../../src/core/state";
-import { increment, limitState, T0 } from "./fixtures";
+import { MAX_RETRY_AFTER_SECONDS } from "../../src/protocol/constants";
+import { heldAt, increment, limitState, reserveSlots, T0 } from "./fixtures";
 
 /** Prefect's lower clamp factor `c = log2(2^1.3 / (2^1.3 − 1))` (D-11), computed independently. */
 const C = Math.log2(2 ** 1.3 / (2 ** 1.3 - 1));
@@ -35,9 +37,10 @@ function lockedRetryAfter(state: LimitState, slots: number, now: number, random:
 // ── Jitter (D-11) ──
 
 describe("clampedPoissonInterval", () => {
-  it("stays within [c·m, 1.3·m] for any random in [0, 1)", ({ expect }) => {
+  it("stays within [c·m, 1.3·m] for any random in [0, 1), below the API's ceiling", ({ expect }) => {
+    // Means up to 3600 / 1.3 s: above that the ceiling clamps (see boundedRetryAfter below).
     fc.assert(
-      fc.property(fc.double({ min: 0.01, max: 1e5, noNaN: true }), unitRandom, (mean, random) => {
+      fc.property(fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.3, noNaN: true }), unitRandom, (mean, random) => {
         const sample = clampedPoissonInterval(mean, () => random);
         expect(sample).toBeGreaterThanOrEqual(C * mean * (1 - REL));
         expect(sample).toBeLessThanOrEqual(1.3 * mean * (1 + REL));
@@ -135,9 +138,9 @@ describe("estimatedRetryAfter", () => {
 // ── Limits with decay: the exact wait (DESIGN §3.7) ──
 
 describe("exactRetryAfter", () => {
-  it("is jittered upward only, by at most 10 %", ({ expect }) => {
+  it("is jittered upward only, by at most 10 %, below the API's ceiling", ({ expect }) => {
     fc.assert(
-      fc.property(fc.double({ min: 0.01, max: 1e5, noNaN: true }), unitRandom, (seconds, random) => {
+      fc.property(fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.1, noNaN: true }), unitRandom, (seconds, random) => {
         const wait = exactRetryAfter(seconds, () => random);
         expect(wait).toBeGreaterThanOrEqual(seconds);
         expect(wait).toBeLessThanOrEqual(seconds * 1.1);
@@ -167,7 +170,7 @@ describe("exactRetryAfter", () => {
   it("counts pending reservations, which do not leak, in the wait", ({ expect }) => {
     const state = limitState({ limit: 10, slotDecayPerSecond: 1 });
     increment(state, 7, T0);
-    reserve(state, { id: "r1", kind: "lease", slots: 3, holder: null, pendingUntil: T0 + 60_000 }, T0);
+    reserveSlots(state, { id: "r1", slots: 3, pendingMs: 60_000 }, T0);
 
     const waitMs = lockedRetryAfter(state, 1, T0, 0) * 1_000;
 
@@ -178,7 +181,7 @@ describe("exactRetryAfter", () => {
   it("falls back to the capped estimate when non-leaking slots alone block the request", ({ expect }) => {
     const state = limitState({ limit: 10, slotDecayPerSecond: 1 });
     increment(state, 2, T0);
-    reserve(state, { id: "r1", kind: "lease", slots: 8, holder: null, pendingUntil: T0 + 60_000 }, T0);
+    reserveSlots(state, { id: "r1", slots: 8, pendingMs: 60_000 }, T0);
 
     expect(lockedRetryAfter(state, 3, T0, 1 - 2 ** -53)).toBeLessThanOrEqual(39);
   });
@@ -204,7 +207,8 @@ describe("exactRetryAfter", () => {
         // The wait worked out by hand: the bucket has to leak down to `limit - slots`.
         const bucket = Math.max(0, fill - (decay * elapsedMs) / 1_000);
         const neededSeconds = (bucket + slots - limit) / decay;
-        fc.pre(neededSeconds > 1e-6);
+        // Beyond the ceiling the advice is clamped to 3600 s (tested in boundedRetryAfter).
+        fc.pre(neededSeconds > 1e-6 && neededSeconds * 1.1 <= MAX_RETRY_AFTER_SECONDS);
 
         const seconds = lockedRetryAfter(state, slots, now, random);
         // The Durable Object's clock reads whole milliseconds: its first reading not before the
@@ -214,10 +218,58 @@ describe("exactRetryAfter", () => {
 
         expect(seconds).toBeGreaterThanOrEqual(neededSeconds * (1 - REL));
         expect(seconds).toBeLessThanOrEqual(Math.max(0.001, neededSeconds * 1.1 * (1 + REL)));
-        expect(heldSlots(state, retryAt) + slots).toBeLessThanOrEqual(limit + 1e-9);
+        expect(heldAt(state, retryAt) + slots).toBeLessThanOrEqual(limit + 1e-9);
         expect(admit(state, { slots, mode: "rate_limit" }, retryAt, () => random).status).toBe("ok");
       }),
       { numRuns: NUM_RUNS },
     );
+  });
+});
+
+// ── The API's bounds: [1 ms, 3600 s] ──
+
+describe("boundedRetryAfter", () => {
+  it.for([
+    [0.0005, 0.001],
+    [0.001, 0.001],
+    [0.0011, 0.0011],
+    [2.5, 2.5],
+    [3_600, 3_600],
+    [3_600.5, 3_600],
+    [1e12, 3_600],
+  ])("clamps %s s to %s s", ([seconds, bounded], { expect }) => {
+    expect(boundedRetryAfter(seconds ?? Number.NaN)).toBe(bounded);
+  });
+
+  it.for([0, -1, Number.NaN, Number.NEGATIVE_INFINITY])("answers 1 ms for %s, never 0 or NaN", (seconds, { expect }) => {
+    expect(boundedRetryAfter(seconds)).toBe(0.001);
+  });
+
+  it("answers 3600 s for an infinite wait", ({ expect }) => {
+    expect(boundedRetryAfter(Number.POSITIVE_INFINITY)).toBe(MAX_RETRY_AFTER_SECONDS);
+  });
+
+  it("bounds every kind of advice, however large or odd its input", ({ expect }) => {
+    const input = fc.oneof(fc.double(), fc.double({ min: 1e3, max: 1e9, noNaN: true }));
+    fc.assert(
+      fc.property(input, unitRandom, (seconds, random) => {
+        for (const advice of [
+          exactRetryAfter(seconds, () => random),
+          clampedPoissonInterval(seconds, () => random),
+        ]) {
+          expect(advice).toBeGreaterThanOrEqual(0.001);
+          expect(advice).toBeLessThanOrEqual(MAX_RETRY_AFTER_SECONDS);
+        }
+      }),
+      { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("advises exactly the ceiling when a rate limit frees the slots only after it", ({ expect }) => {
+    const state = limitState({ limit: 10, slotDecayPerSecond: 0.001 });
+    increment(state, 10, T0);
+
+    // Room for 10 slots needs 10 000 s of leaking at 0.001/s: beyond the ceiling.
+    expect(lockedRetryAfter(state, 10, T0, 0)).toBe(MAX_RETRY_AFTER_SECONDS);
   });
 });

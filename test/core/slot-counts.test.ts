@@ -1,18 +1,31 @@
 import { describe, it } from "vitest";
-import { admit, decrement, heldSlots, rateSlotsAt, updateLimit } from "../../src/core/limit";
+import { admit } from "../../src/core/admission";
+import { heldSlots, rateSlotsAt } from "../../src/core/decay";
+import { updateLimit } from "../../src/core/settings";
+import { decrement } from "../../src/core/tickets";
 import { createState } from "../../src/core/state";
 import { limitRecord } from "../../src/core/views";
-import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
+import { acquireLease, heldAt, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
 
 // ── Anonymous slots: /increment and /decrement ──
 
 describe("anonymous slots", () => {
-  it("are added by an increment on a limit without decay and do not expire", ({ expect }) => {
+  it("are added by an increment on a limit without decay only when it folds, and do not expire", ({ expect }) => {
+    // Changed on purpose: an increment is first a ticket (undoable until `expiresAt`) that counts
+    // through `counted`; `anonymousSlots` rises only when its undo window passes.
     const state = limitState({ limit: 10 });
-    increment(state, 3, T0);
+    const ticket = increment(state, 3, T0, "concurrency", { undoMs: 5_000 });
 
+    expect(state.anonymousSlots).toBe(0);
+    expect(state.leasedSlots).toBe(3);
+    expect(heldAt(state, ticket.expiresAt)).toBe(3);
+    expect(state.tickets.has(ticket.id)).toBe(true);
+
+    expect(heldAt(state, ticket.expiresAt + 1)).toBe(3);
+    expect(state.tickets.has(ticket.id)).toBe(false);
     expect(state.anonymousSlots).toBe(3);
-    expect(heldSlots(state, T0 + 86_400_000)).toBe(3);
+    expect(state.leasedSlots).toBe(0);
+    expect(heldAt(state, T0 + 86_400_000)).toBe(3);
   });
 
   it("are freed by a decrement", ({ expect }) => {
@@ -35,9 +48,11 @@ describe("anonymous slots", () => {
 
   it("are not taken by an increment on an inactive limit (vector 4)", ({ expect }) => {
     const state = limitState({ limit: 10, active: false });
-    increment(state, 3, T0);
+    const ticket = increment(state, 3, T0);
 
     expect(heldSlots(state, T0)).toBe(0);
+    expect(heldAt(state, ticket.expiresAt + 1)).toBe(0);
+    expect(state.anonymousSlots).toBe(0);
   });
 
   it("are freed by a decrement on a limit disabled since, so disabling never strands them", ({ expect }) => {
@@ -85,7 +100,7 @@ describe("updateLimit slot counts", () => {
 
     updateLimit(state, { activeSlots: 4 }, T0);
     expect(heldSlots(state, T0)).toBe(7);
-    expect(state.leases.get(lease.id)?.counted).toBe(3);
+    expect(state.tickets.get(lease.id)?.counted).toBe(3);
   });
 
   it("sets the bucket of a decaying limit, which then leaks from the patched value", ({ expect }) => {

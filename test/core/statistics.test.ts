@@ -1,7 +1,10 @@
 import { describe, it } from "vitest";
-import { admit, decrement, deniedSlotsAt, expire, release, reserve, updateLimit } from "../../src/core/limit";
+import { admit } from "../../src/core/admission";
+import { deniedSlotsAt } from "../../src/core/decay";
+import { updateLimit } from "../../src/core/settings";
+import { decrement, expire, release } from "../../src/core/tickets";
 import { limitRecord } from "../../src/core/views";
-import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
+import { acquireLease, increment, limitState, MID_RANDOM, reserveSlots, T0 } from "./fixtures";
 
 // ── Denied-slot bookkeeping (D-4, D-5) ──
 
@@ -99,7 +102,7 @@ describe("average slot occupancy", () => {
     const state = limitState({ limit: 10 });
     const lease = acquireLease(state, { slots: 1, durationMs: 60_000 }, T0);
 
-    release(state, lease.id, T0 + 5_000);
+    release(state, lease.leaseId, T0 + 5_000);
 
     expect(state.avgSlotOccupancySeconds).toBeCloseTo(2.15, 12);
   });
@@ -108,7 +111,7 @@ describe("average slot occupancy", () => {
     const state = limitState({ limit: 10 });
     const lease = acquireLease(state, { slots: 2, durationMs: 60_000 }, T0);
 
-    release(state, lease.id, T0 + 5_000);
+    release(state, lease.leaseId, T0 + 5_000);
 
     expect(state.avgSlotOccupancySeconds).toBeCloseTo(2 + (2.5 - 2) / 20, 12);
   });
@@ -157,7 +160,7 @@ describe("average slot occupancy", () => {
 
   it("ignores reservations that expire uncommitted", ({ expect }) => {
     const state = limitState({ limit: 10 });
-    reserve(state, { id: "r1", kind: "lease", slots: 1, holder: null, pendingUntil: T0 + 5_000 }, T0);
+    reserveSlots(state, { id: "r1", slots: 1, pendingMs: 5_000 }, T0);
 
     expire(state, T0 + 5_001);
 
@@ -170,7 +173,7 @@ describe("average slot occupancy", () => {
     updateLimit(state, { limit: 0 }, T0);
 
     decrement(state, { slots: 1, occupancySeconds: 5 }, T0 + 5_000);
-    release(state, lease.id, T0 + 5_000);
+    release(state, lease.leaseId, T0 + 5_000);
 
     expect(state.avgSlotOccupancySeconds).toBe(2);
   });

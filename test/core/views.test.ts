@@ -1,8 +1,9 @@
 import { describe, it } from "vitest";
-import { reserve, updateLimit } from "../../src/core/limit";
+import { updateLimit } from "../../src/core/settings";
+import { expire } from "../../src/core/tickets";
 import { createState } from "../../src/core/state";
 import { leaseInfos, limitRecord, minimalLimit } from "../../src/core/views";
-import { acquireLease, increment, LIMIT_ID, limitState, T0 } from "./fixtures";
+import { acquireLease, increment, LIMIT_ID, limitState, reserveSlots, T0 } from "./fixtures";
 
 describe("limitRecord", () => {
   it("is null when no limit of the name exists", ({ expect }) => {
@@ -60,22 +61,38 @@ describe("limitRecord", () => {
 });
 
 describe("leaseInfos", () => {
-  it("lists live committed leases, oldest first, without reservations or dead leases", ({ expect }) => {
+  it("lists live committed leases, oldest first, without reservations, increments or dead leases", ({ expect }) => {
     const state = limitState({ limit: 10 });
     const newer = acquireLease(state, { slots: 1, durationMs: 60_000, id: "newer" }, T0 + 100);
     const older = acquireLease(state, { slots: 2, durationMs: 60_000, id: "older" }, T0);
     acquireLease(state, { slots: 1, durationMs: 50, id: "dead" }, T0);
-    reserve(state, { id: "pending", kind: "lease", slots: 1, holder: null, pendingUntil: T0 + 5_000 }, T0);
+    reserveSlots(state, { id: "pending", slots: 1, pendingMs: 5_000 }, T0);
+    increment(state, 1, T0);
 
-    const infos = leaseInfos(state, T0 + 200);
+    expire(state, T0 + 200);
+    const infos = leaseInfos(state);
 
-    expect(infos.map((info) => info.lease_id)).toEqual([older.id, newer.id]);
+    expect(infos.map((info) => info.lease_id)).toEqual([older.leaseId, newer.leaseId]);
     expect(infos[0]).toEqual({
-      lease_id: "older",
+      lease_id: older.leaseId,
       slots: 2,
       holder: null,
       acquired_at: new Date(T0).toISOString(),
       expires_at: new Date(T0 + 60_000).toISOString(),
     });
+  });
+
+  it("is a pure read: it lists a dead lease until expire runs, and removes nothing", ({ expect }) => {
+    // Changed on purpose: views no longer expire rows; the engine expires before every read.
+    const state = limitState({ limit: 10 });
+    const dead = acquireLease(state, { slots: 1, durationMs: 50 }, T0);
+
+    expect(leaseInfos(state).map((info) => info.lease_id)).toEqual([dead.leaseId]);
+    expect(limitRecord(state, T0 + 200)?.active_slots).toBe(1);
+    expect(state.tickets.has(dead.id)).toBe(true);
+
+    expire(state, T0 + 200);
+    expect(leaseInfos(state)).toEqual([]);
+    expect(limitRecord(state, T0 + 200)?.active_slots).toBe(0);
   });
 });

@@ -40,7 +40,12 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function spawnWorker(options: { port: number; persistTo: string }): Promise<WorkerProcess> {
+export async function spawnWorker(options: {
+  port: number;
+  persistTo: string;
+  /** Extra `--var NAME:value` settings (the chaos suite's fault injection). */
+  vars?: Record<string, string>;
+}): Promise<WorkerProcess> {
   const root = join(import.meta.dirname, "..", "..");
   const child = spawn(
     process.execPath,
@@ -55,6 +60,7 @@ export async function spawnWorker(options: { port: number; persistTo: string }):
       options.persistTo,
       "--var",
       "GCL_ALLOW_ANONYMOUS:true",
+      ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",

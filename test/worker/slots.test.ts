@@ -218,7 +218,17 @@ describe("concurrency invariants", () => {
     const stub = env.LIMITS.getByName(name);
     const outcomes = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>
-        stub.acquire({ kind: "lease", id: `lease-${i}`, slots: 1, mode: "concurrency", leaseMs: 60_000, holder: null }),
+        stub.acquire({
+          ticket: `ticket-${i}`,
+          requestId: null,
+          kind: "lease",
+          leaseId: `ticket-${i}.W10`,
+          slots: 1,
+          mode: "concurrency",
+          leaseMs: 60_000,
+          holder: null,
+          waitMs: 0,
+        }),
       ),
     );
     expect(outcomes.filter((o) => o.status === "granted")).toHaveLength(3);

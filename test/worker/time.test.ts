@@ -18,7 +18,7 @@ describe("lease expiry", () => {
     await clock.advance(5_001);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const rows = await runInDurableObject(stub, (_, state) =>
-      state.storage.sql.exec("SELECT COUNT(*) AS n FROM leases").one(),
+      state.storage.sql.exec("SELECT COUNT(*) AS n FROM tickets").one(),
     );
     expect(rows.n).toBe(0);
     expect(await activeSlots(name)).toBe(0);
@@ -61,14 +61,17 @@ describe("lease expiry", () => {
     await createLimit(name, 1);
     const clock = await controlClock(name);
     const stub = env.LIMITS.getByName(name);
+    // No wait: the reservation is held for the pending margin (10 s) after its wait.
     const reservation = await stub.reserve({
+      ticket: "orphan",
+      requestId: null,
       kind: "lease",
-      id: "orphan",
+      leaseId: null,
       slots: 1,
       mode: "concurrency",
       leaseMs: 60_000,
       holder: null,
-      pendingUntil: (await runInDurableObject(stub, (o) => o.now())) + 10_000,
+      waitMs: 0,
     });
     expect(reservation.status).toBe("reserved");
     expect((await takeLease([name])).status).toBe(423);

@@ -1,0 +1,312 @@
+/**
+ * The coordinator: takes slots on one or several limits, all or nothing (DESIGN §3.5, §7.1). One
+ * name is one call to its limit object. Several names are first checked everywhere at once (a
+ * request invalid on any name is refused before it waits on any), then reserved one by one in
+ * sorted order (so overlapping requests never deadlock), then committed. Every exit that does not
+ * grant — a refusal, a client gone, a thrown call — withdraws the request's ticket from every limit
+ * it touched, so after an answer the request holds exactly what the answer says.
+ *
+ * It runs against `LimitPort`s, not Durable Object stubs, so the simulation in the tests drives it
+ * with the real engine under a seeded scheduler. Imports only the core and the protocol.
+ */
+
+import {
+  type AcquireCall,
+  type AcquireOutcome,
+  type CheckOutcome,
+  type CommitOutcome,
+  type Refusal,
+  UNDO_MARGIN_MS,
+} from "../core/engine";
+import { encodeLeaseId } from "../core/lease-id";
+import type { Holder, TicketKind } from "../core/state";
+import { GclError } from "../protocol/errors";
+import type { AcquireMode, MinimalLimit } from "../protocol/types";
+
+/** What the coordinator asks of one limit object. */
+export interface LimitPort {
+  acquire(call: AcquireCall): Promise<AcquireOutcome>;
+  check(call: AcquireCall): Promise<CheckOutcome>;
+  reserve(call: AcquireCall): Promise<AcquireOutcome>;
+  commit(ticket: string, grantTo: { leaseId: string | null; leaseMs: number; undoMs: number }): Promise<CommitOutcome>;
+  withdraw(ticket: string): Promise<boolean>;
+}
+
+/** The world the coordinator runs in: the Worker's, or the simulation's. */
+export interface Coordination {
+  /** A port to the limit object of `name`; one per name and request, so its calls stay ordered. */
+  limit(name: string): LimitPort;
+  now(): number;
+  newId(): string;
+  /** Keeps clean-up running after the answer (a Worker's `ctx.waitUntil`). */
+  defer(task: Promise<unknown>): void;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface SlotRequest {
+  names: readonly string[];
+  slots: number;
+  mode: AcquireMode;
+  kind: TicketKind;
+  leaseMs: number;
+  holder: Holder | null;
+  /** The client's id for this request (`request_id`), so `/cancel` can withdraw it. */
+  requestId: string | null;
+  /** How long to wait in line, in milliseconds; 0 answers at once. */
+  waitMs: number;
+}
+
+export type InvalidResult = {
+  status: "invalid";
+  code: Extract<Refusal, { status: "invalid" }>["code"];
+  /** Every name that breaks the rule, sorted. */
+  names: string[];
+};
+
+export type SlotResult =
+  | {
+      status: "granted";
+      limits: { limit: MinimalLimit; fencingToken: number | null }[];
+      missing: string[];
+      leaseId: string;
+      expiresAt: number;
+    }
+  | { status: "locked"; retryAfterSeconds: number }
+  | { status: "queue_full"; retryAfterSeconds: number; name: string }
+  | InvalidResult;
+
+/** Sorted, de-duplicated names: the order every multi-name request takes its limits in. */
+export function normalizeNames(names: readonly string[]): string[] {
+  return [...new Set(names)].sort();
+}
+
+/** Rules in the order Prefect checks them; a request id in use is reported before either. */
+const RULE_ORDER = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const;
+
+/**
+ * Takes the slots `request` asks for. Resolves with the grant or the refusal.
+ * @throws GclError `unavailable` when a limit object could not be reached; nothing is then held.
+ */
+export async function acquireSlots(co: Coordination, request: SlotRequest, signal?: AbortSignal): Promise<SlotResult> {
+  const names = normalizeNames(request.names);
+  const run = new Run(co, request, names, signal);
+  const onAbort = () => co.defer(run.withdrawAll());
+  signal?.addEventListener("abort", onAbort);
+  try {
+    const result = names.length === 1 ? await run.one() : await run.many();
+    if (result.status === "granted" && signal?.aborted) {
+      // Granted after the client went away: give it back rather than answer nobody.
+      await run.withdrawAll();
+      return { status: "locked", retryAfterSeconds: 0 };
+    }
+    return result;
+  } catch (error) {
+    // Whether the failed call took effect is unknown: undo the request everywhere it went.
+    await run.withdrawAll();
+    throw new GclError("unavailable", "a limit object is briefly unavailable; nothing was taken, try again", {
+      cause: error,
+    });
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** One request's pass through the limit objects. */
+class Run {
+  readonly #co: Coordination;
+  readonly #request: SlotRequest;
+  readonly #names: string[];
+  readonly #ticket: string;
+  readonly #ports = new Map<string, LimitPort>();
+  /** Names a call that may hold something was sent to. */
+  readonly #touched = new Set<string>();
+  readonly #deadline: number;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(co: Coordination, request: SlotRequest, names: string[], signal: AbortSignal | undefined) {
+    this.#co = co;
+    this.#signal = signal;
+    this.#request = request;
+    this.#names = names;
+    this.#ticket = co.newId();
+    this.#deadline = co.now() + request.waitMs;
+  }
+
+  #port(name: string): LimitPort {
+    let port = this.#ports.get(name);
+    if (!port) {
+      port = this.#co.limit(name);
+      this.#ports.set(name, port);
+    }
+    return port;
+  }
+
+  #call(leaseId: string | null): AcquireCall {
+    const request = this.#request;
+    return {
+      ticket: this.#ticket,
+      requestId: request.requestId,
+      kind: request.kind,
+      leaseId,
+      slots: request.slots,
+      mode: request.mode,
+      leaseMs: request.leaseMs,
+      holder: request.holder,
+      waitMs: Math.max(0, this.#deadline - this.#co.now()),
+    };
+  }
+
+  async one(): Promise<SlotResult> {
+    const [name] = this.#names as [string];
+    const leaseId = encodeLeaseId(this.#ticket, [name]);
+    this.#touched.add(name);
+    const outcome = await this.#port(name).acquire(this.#call(this.#request.kind === "lease" ? leaseId : null));
+    switch (outcome.status) {
+      case "granted":
+        return {
+          status: "granted",
+          limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
+          missing: [],
+          leaseId,
+          expiresAt: outcome.expiresAt ?? this.#co.now() + this.#request.leaseMs,
+        };
+      case "missing":
+        return this.#grantedNothing([name]);
+      case "reserved":
+        throw new Error("acquire grants; only reserve answers with a reservation");
+      default:
+        return refusal(outcome, [name]);
+    }
+  }
+
+  async many(): Promise<SlotResult> {
+    // Checked everywhere first: a request invalid on any name must not wait on the others.
+    const call = this.#call(null);
+    const checks = await Promise.all(this.#names.map((name) => this.#port(name).check(call)));
+    for (const code of RULE_ORDER) {
+      const breaking = this.#names.filter((_, index) => {
+        const check = checks[index];
+        return check?.status === "invalid" && check.code === code;
+      });
+      if (breaking.length > 0) {
+        return { status: "invalid", code, names: breaking };
+      }
+    }
+    const reserved: { name: string; limit: MinimalLimit }[] = [];
+    const missing: string[] = [];
+    for (const name of this.#names) {
+      this.#touched.add(name);
+      const outcome = await this.#port(name).reserve(this.#call(null));
+      if (outcome.status === "reserved") {
+        reserved.push({ name, limit: outcome.limit });
+      } else if (outcome.status === "missing") {
+        missing.push(name);
+      } else if (outcome.status !== "granted") {
+        await this.withdrawAll();
+        return refusal(outcome, [name]);
+      }
+      if (this.#signal?.aborted) {
+        await this.withdrawAll();
+        return { status: "locked", retryAfterSeconds: 0 };
+      }
+    }
+    if (reserved.length === 0) {
+      return this.#grantedNothing(missing);
+    }
+    return this.#commit(reserved, missing);
+  }
+
+  async #commit(reserved: { name: string; limit: MinimalLimit }[], missing: string[]): Promise<SlotResult> {
+    const request = this.#request;
+    const leaseId = encodeLeaseId(
+      this.#ticket,
+      reserved.map(({ name }) => name),
+    );
+    const grantTo = {
+      leaseId: request.kind === "lease" ? leaseId : null,
+      leaseMs: request.leaseMs,
+      undoMs: Math.max(0, this.#deadline - this.#co.now()) + UNDO_MARGIN_MS,
+    };
+    // Settled, not raced: a withdrawal must not overtake a commit still on its way.
+    const settled = await Promise.allSettled(reserved.map(({ name }) => this.#port(name).commit(this.#ticket, grantTo)));
+    const failure = settled.find((result) => result.status === "rejected");
+    if (failure) {
+      throw failure.reason;
+    }
+    const commits = settled.map((result) => (result as PromiseFulfilledResult<CommitOutcome>).value);
+    if (commits.some((commit) => commit.status === "gone")) {
+      // A reservation was dropped before its commit (its limit deleted, or its pending time
+      // over): undo every part so no partial holding remains, and let the client come back at once.
+      await this.withdrawAll();
+      return { status: "locked", retryAfterSeconds: 0.001 };
+    }
+    const expiries = commits.flatMap((commit) =>
+      commit.status === "granted" && commit.expiresAt !== null ? [commit.expiresAt] : [],
+    );
+    return {
+      status: "granted",
+      limits: reserved.map(({ limit }, index) => {
+        const commit = commits[index];
+        return { limit, fencingToken: commit?.status === "granted" ? commit.fencingToken : null };
+      }),
+      missing,
+      leaseId,
+      expiresAt: expiries.length > 0 ? Math.min(...expiries) : this.#co.now() + request.leaseMs,
+    };
+  }
+
+  /** A request whose names all matched nothing: an empty lease, as Prefect answers it. */
+  #grantedNothing(missing: string[]): SlotResult {
+    return {
+      status: "granted",
+      limits: [],
+      missing,
+      leaseId: encodeLeaseId(this.#ticket, []),
+      expiresAt: this.#co.now() + this.#request.leaseMs,
+    };
+  }
+
+  /**
+   * Withdraws this request's ticket from every limit it touched. A limit that cannot be reached
+   * now is retried in the background until an increment there would have folded; a lease or
+   * reservation left behind expires on its own.
+   */
+  async withdrawAll(): Promise<void> {
+    const failed = await this.#withdraw([...this.#touched]);
+    if (failed.length > 0) {
+      this.#co.defer(this.#retryWithdraw(failed));
+    }
+  }
+
+  async #withdraw(names: string[]): Promise<string[]> {
+    const settled = await Promise.allSettled(names.map((name) => this.#port(name).withdraw(this.#ticket)));
+    return names.filter((_, index) => settled[index]?.status === "rejected");
+  }
+
+  async #retryWithdraw(names: string[]): Promise<void> {
+    const giveUpAt = this.#co.now() + UNDO_MARGIN_MS;
+    let delayMs = 100;
+    for (let left = names; left.length > 0 && this.#co.now() < giveUpAt; ) {
+      await this.#co.sleep(delayMs);
+      delayMs = Math.min(delayMs * 2, 5_000);
+      // A fresh port: the old one may be broken by the failure.
+      for (const name of left) {
+        this.#ports.delete(name);
+      }
+      left = await this.#withdraw(left);
+    }
+  }
+}
+
+function refusal(outcome: Refusal | { status: "missing" }, names: string[]): SlotResult {
+  switch (outcome.status) {
+    case "invalid":
+      return { status: "invalid", code: outcome.code, names };
+    case "queue_full":
+      return { status: "queue_full", retryAfterSeconds: outcome.retryAfterSeconds, name: names[0] ?? "" };
+    case "locked":
+      return outcome;
+    default:
+      return { status: "locked", retryAfterSeconds: 0.001 };
+  }
+}

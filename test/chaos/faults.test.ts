@@ -1,0 +1,127 @@
+/**
+ * Chaos with injected faults (issue 12): a real `wrangler dev` whose calls from the coordinator to
+ * the limit objects throw at random (`GCL_FAULT_RATE`), before or after they take effect, under
+ * multi-name load of leases and increments. From outside: every answer is a grant, a refusal or
+ * `unavailable` (never a 500); the holders' recorded intervals never over-admit a limit; and once
+ * every holder is done, every slot comes back — nothing half-done is left. Loopback only; bounded.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, it } from "vitest";
+import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
+
+const API_PATH = "/api/v2/concurrency_limits";
+const LIMITS = { "fault-a": 2, "fault-b": 3, "fault-c": 2 } as const;
+type LimitName = keyof typeof LIMITS;
+const NAME_SETS: LimitName[][] = [
+  ["fault-a", "fault-b"],
+  ["fault-a", "fault-b", "fault-c"],
+  ["fault-b", "fault-c"],
+  ["fault-a"],
+];
+const LEASE_SECONDS = 3;
+const CLIENTS = 8;
+const LOAD_MS = 4_000;
+
+interface Interval {
+  names: LimitName[];
+  start: number;
+  end: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const state = mkdtempSync(join(tmpdir(), "gcl-faults-"));
+let worker: WorkerProcess | undefined;
+afterAll(async () => {
+  await worker?.stop();
+  rmSync(state, { recursive: true, force: true });
+});
+
+async function call(base: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(base + API_PATH + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+function maxOverlap(intervals: Interval[], name: LimitName): number {
+  const edges = intervals
+    .filter((interval) => interval.names.includes(name))
+    .flatMap((interval) => [
+      { at: interval.start, delta: 1 },
+      { at: interval.end, delta: -1 },
+    ])
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let holders = 0;
+  let max = 0;
+  for (const edge of edges) {
+    holders += edge.delta;
+    max = Math.max(max, holders);
+  }
+  return max;
+}
+
+describe("multi-name requests while calls to limit objects fail at random", () => {
+  it("answers the truth, never over-admits and leaves nothing held", async ({ expect }) => {
+    worker = await spawnWorker({ port: await freePort(), persistTo: state, vars: { GCL_FAULT_RATE: "0.15" } });
+    const base = worker.url;
+    for (const [name, limit] of Object.entries(LIMITS)) {
+      expect((await call(base, "POST", "/", { name, limit })).status).toBe(201);
+    }
+    const intervals: Interval[] = [];
+    const statuses = new Map<number, number>();
+    const stopAt = Date.now() + LOAD_MS;
+    const client = async () => {
+      while (Date.now() < stopAt) {
+        const names = NAME_SETS[Math.floor(Math.random() * NAME_SETS.length)] as LimitName[];
+        const withLease = Math.random() < 0.7;
+        const answer = await call(base, "POST", withLease ? "/increment-with-lease" : "/increment", {
+          names,
+          slots: 1,
+          wait_seconds: 0.3,
+          lease_duration: LEASE_SECONDS,
+          request_id: crypto.randomUUID(),
+        });
+        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+        if (answer.status !== 200) {
+          continue;
+        }
+        const start = Date.now();
+        await sleep(Math.random() * 150);
+        intervals.push({ names, start, end: Date.now() });
+        const release = withLease
+          ? await call(base, "POST", "/decrement-with-lease", { lease_id: answer.body.lease_id })
+          : await call(base, "POST", "/decrement", { names, slots: 1 });
+        expect([200, 204]).toContain(release.status);
+      }
+    };
+    await Promise.all(Array.from({ length: CLIENTS }, client));
+
+    expect([...statuses.keys()].every((status) => [200, 409, 423, 503].includes(status))).toBe(true);
+    expect(statuses.get(409) ?? 0).toBe(0);
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(0);
+    expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
+    for (const name of Object.keys(LIMITS) as LimitName[]) {
+      expect(maxOverlap(intervals, name)).toBeLessThanOrEqual(LIMITS[name]);
+    }
+    // Withdrawals that failed are retried in the background; a lease left behind expires. Then
+    // every slot is free: an increment half-done would stay held for good.
+    const settleBy = Date.now() + (LEASE_SECONDS + 20) * 1000;
+    for (const name of Object.keys(LIMITS) as LimitName[]) {
+      for (;;) {
+        const record = (await call(base, "GET", `/${name}`)).body;
+        const leases = (await call(base, "GET", `/${name}/leases`)).body;
+        if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
+          break;
+        }
+        expect(Date.now(), `${name}: ${JSON.stringify({ record, leases })}`).toBeLessThan(settleBy);
+        await sleep(200);
+      }
+    }
+  }, 120_000);
+});
