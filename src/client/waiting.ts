@@ -1,7 +1,9 @@
 /**
  * The waiting loop behind `acquire()`, `concurrency()` and `rateLimit()`: long-polls with the
  * server's `wait_seconds` (at most 60 s each, never past the caller's deadline) until the slots are
- * granted, `timeoutSeconds` passes, `maxRetries` runs out or the caller aborts. A server that
+ * granted, `timeoutSeconds` passes, `maxRetries` runs out or the caller aborts. A single-name
+ * request keeps its place in line across polls and network errors by sending the same
+ * `request_id` each time, and withdraws it when it gives up. A server that
  * answers 423 before the wait it was asked for (one that does not wait, or a race it resolves by
  * asking the client to come back) is honoured with a sleep of its `Retry-After`.
  */
@@ -21,6 +23,14 @@ export interface SlotRequest {
   body(waitSeconds: number, requestId: string): Record<string, unknown>;
 }
 
+/**
+ * How long a waiting single-name request rides out an unreachable service (a Worker restart)
+ * before it fails closed; never past its own deadline.
+ */
+const RIDE_OUT_MS = 60_000;
+/** Backoff between tries while the service cannot be reached. */
+const OUTAGE_BACKOFF = { baseDelayMs: 250, maxDelayMs: 2_000 } as const;
+
 /** Backoff for a 423 that came without a usable `Retry-After` (never from this server). */
 const LOCKED_BACKOFF = { baseDelayMs: 100, maxDelayMs: 10_000 } as const;
 
@@ -38,6 +48,13 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
     // `timeoutSeconds` is set whenever the deadline is finite.
     new AcquireTimeoutError({ names, timeoutSeconds: timeoutSeconds ?? 0, cause });
 
+  // One name: one request id for the whole wait, so every poll and every retry after a network
+  // error comes back to the same place in line (DESIGN §7.2). Several names: a fresh id per try
+  // (a refused multi-name request is withdrawn whole), and tries that got no answer are withdrawn.
+  const keepsPlace = names.length === 1;
+  let placeId = crypto.randomUUID();
+  /** Since when every try failed to reach the service (undefined while it answers). */
+  let unreachableSince: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
     signal?.throwIfAborted();
     let waitSeconds = waitFor(deadline, maxRetries);
@@ -51,7 +68,7 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         body: () => {
           waitSeconds = waitFor(deadline, maxRetries);
           sentAt = Date.now();
-          const requestId = crypto.randomUUID();
+          const requestId = keepsPlace ? placeId : crypto.randomUUID();
           tries.push(requestId);
           return request.body(waitSeconds, requestId);
         },
@@ -60,8 +77,16 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         deadline,
       });
     } catch (error) {
+      const now = Date.now();
+      unreachableSince ??= now;
+      if (keepsPlace && error instanceof UnreachableError && now < deadline && now - unreachableSince < RIDE_OUT_MS) {
+        // The Worker is restarting (or the network blinked): the place in line outlives it for
+        // the server's grace, and a restarted object gives every place a fresh one. Come back.
+        await sleep(Math.min(fullJitterMs(attempt, OUTAGE_BACKOFF) + 250, deadline - now), signal);
+        continue;
+      }
       // Aborted or unreachable: a try may be waiting in line, or granted, with nobody to take it.
-      withdraw(http, names, tries);
+      withdraw(http, names, [...new Set(tries)]);
       if (!(error instanceof UnreachableError)) {
         throw error;
       }
@@ -73,12 +98,32 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
         { names, cause: error },
       );
     }
-    withdraw(http, names, tries.slice(0, -1));
+    unreachableSince = undefined;
+    if (!keepsPlace) {
+      withdraw(http, names, tries.slice(0, -1));
+    }
     if (answer.status === 200) {
       return answer.body;
     }
     const refusal = refusalOf(answer);
+    const lastTry = tries.at(-1);
+    if (keepsPlace && refusal.code === "request_id_in_use") {
+      // A try that got no answer was granted meanwhile: give that grant back, and go on as a new
+      // request (at the back of the line).
+      withdraw(http, names, [placeId]);
+      placeId = crypto.randomUUID();
+      continue;
+    }
+    // Giving up: a request that kept its place (it waited, and was answered when its wait was
+    // over) lets it go at once rather than after the server's grace.
+    const keptPlace = keepsPlace && waitSeconds > 0 && !answeredEarly(Date.now() - sentAt, waitSeconds);
+    const giveUp = async () => {
+      if (keptPlace && lastTry !== undefined) {
+        await http.once("POST", "/cancel", { body: { names, request_id: lastTry } }).catch(() => undefined);
+      }
+    };
     if (answer.status !== 423) {
+      await giveUp();
       const error = new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: ${refusal.status} ${refusal.code ?? "error"}: ${refusal.detail}`,
         { names, refusal },
@@ -87,6 +132,7 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
       throw isTransient(answer) && Date.now() >= deadline ? timedOut(error) : error;
     }
     if (maxRetries !== undefined && attempt > maxRetries) {
+      await giveUp();
       throw new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: still locked after ${attempt} attempt(s) (maxRetries: ${maxRetries})`,
         { names, refusal },
@@ -94,12 +140,19 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
     }
     const now = Date.now();
     if (now >= deadline) {
+      await giveUp();
       throw timedOut();
     }
     if (answeredEarly(now - sentAt, waitSeconds)) {
       const retryAfterMs = parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, LOCKED_BACKOFF);
-      await sleep(Math.min(retryAfterMs, deadline - now), signal);
+      try {
+        await sleep(Math.min(retryAfterMs, deadline - now), signal);
+      } catch (error) {
+        await giveUp();
+        throw error;
+      }
       if (Date.now() >= deadline) {
+        await giveUp();
         throw timedOut();
       }
     }

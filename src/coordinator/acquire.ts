@@ -10,14 +10,8 @@
  * with the real engine under a seeded scheduler. Imports only the core and the protocol.
  */
 
-import {
-  type AcquireCall,
-  type AcquireOutcome,
-  type CheckOutcome,
-  type CommitOutcome,
-  type Refusal,
-  UNDO_MARGIN_MS,
-} from "../core/engine";
+import type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, Refusal } from "../core/outcomes";
+import { UNDO_MARGIN_MS } from "../core/tickets";
 import { encodeLeaseId } from "../core/lease-id";
 import type { Holder, TicketKind } from "../core/state";
 import { GclError } from "../protocol/errors";
@@ -30,6 +24,7 @@ export interface LimitPort {
   reserve(call: AcquireCall): Promise<AcquireOutcome>;
   commit(ticket: string, grantTo: { leaseId: string | null; leaseMs: number; undoMs: number }): Promise<CommitOutcome>;
   withdraw(ticket: string): Promise<boolean>;
+  leave(ticket: string): Promise<void>;
 }
 
 /** The world the coordinator runs in: the Worker's, or the simulation's. */
@@ -90,7 +85,7 @@ const RULE_ORDER = ["request_id_in_use", "slots_exceed_limit", "rate_limit_witho
 export async function acquireSlots(co: Coordination, request: SlotRequest, signal?: AbortSignal): Promise<SlotResult> {
   const names = normalizeNames(request.names);
   const run = new Run(co, request, names, signal);
-  const onAbort = () => co.defer(run.withdrawAll());
+  const onAbort = () => co.defer(run.leaveAll());
   signal?.addEventListener("abort", onAbort);
   try {
     const result = names.length === 1 ? await run.one() : await run.many();
@@ -101,8 +96,9 @@ export async function acquireSlots(co: Coordination, request: SlotRequest, signa
     }
     return result;
   } catch (error) {
-    // Whether the failed call took effect is unknown: undo the request everywhere it went.
-    await run.withdrawAll();
+    // Whether the failed call took effect is unknown: undo the request everywhere it went (a
+    // single-name request that can come back keeps its place in line, which holds nothing).
+    await (names.length === 1 ? run.leaveAll() : run.withdrawAll());
     throw new GclError("unavailable", "a limit object is briefly unavailable; nothing was taken, try again", {
       cause: error,
     });
@@ -116,7 +112,7 @@ class Run {
   readonly #co: Coordination;
   readonly #request: SlotRequest;
   readonly #names: string[];
-  readonly #ticket: string;
+  #ticket: string;
   readonly #ports = new Map<string, LimitPort>();
   /** Names a call that may hold something was sent to. */
   readonly #touched = new Set<string>();
@@ -163,11 +159,13 @@ class Run {
     const outcome = await this.#port(name).acquire(this.#call(this.#request.kind === "lease" ? leaseId : null));
     switch (outcome.status) {
       case "granted":
+        // The request may have come back to a ticket it had (its place in line, or an offer).
+        this.#ticket = outcome.ticket;
         return {
           status: "granted",
           limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
           missing: [],
-          leaseId,
+          leaseId: outcome.leaseId ?? encodeLeaseId(outcome.ticket, [name]),
           expiresAt: outcome.expiresAt ?? this.#co.now() + this.#request.leaseMs,
         };
       case "missing":
@@ -197,6 +195,18 @@ class Run {
     for (const name of this.#names) {
       this.#touched.add(name);
       const outcome = await this.#port(name).reserve(this.#call(null));
+      if (outcome.status === "reserved" && outcome.ticket !== this.#ticket) {
+        if (reserved.length > 0) {
+          // Its earlier names hold another ticket: give up both, so the next try starts clean.
+          const stale = outcome.ticket;
+          await this.withdrawAll();
+          this.#ticket = stale;
+          await this.withdrawAll();
+          return { status: "locked", retryAfterSeconds: 0.001 };
+        }
+        // The request came back: its first name already held its reservation (or its place).
+        this.#ticket = outcome.ticket;
+      }
       if (outcome.status === "reserved") {
         reserved.push({ name, limit: outcome.limit });
       } else if (outcome.status === "missing") {
@@ -273,6 +283,22 @@ class Run {
    */
   async withdrawAll(): Promise<void> {
     const failed = await this.#withdraw([...this.#touched]);
+    if (failed.length > 0) {
+      this.#co.defer(this.#retryWithdraw(failed));
+    }
+  }
+
+  /**
+   * The client went away while waiting: a request that can come back keeps its places for the
+   * grace; any other is withdrawn.
+   */
+  async leaveAll(): Promise<void> {
+    if (this.#request.requestId === null) {
+      return this.withdrawAll();
+    }
+    const names = [...this.#touched];
+    const settled = await Promise.allSettled(names.map((name) => this.#port(name).leave(this.#ticket)));
+    const failed = names.filter((_, index) => settled[index]?.status === "rejected");
     if (failed.length > 0) {
       this.#co.defer(this.#retryWithdraw(failed));
     }

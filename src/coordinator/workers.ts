@@ -18,6 +18,7 @@ export function workerCoordination(env: Env, waitUntil: (task: Promise<unknown>)
         reserve: (call) => stub.reserve(call),
         commit: (ticket, grantTo) => stub.commit(ticket, grantTo),
         withdraw: (ticket) => stub.withdraw(ticket),
+        leave: (ticket) => stub.leave(ticket),
       };
       return faultRate > 0 ? withFaults(port, faultRate) : port;
     },
@@ -48,5 +49,6 @@ function withFaults(port: LimitPort, rate: number): LimitPort {
     reserve: faulty(port.reserve),
     commit: faulty(port.commit),
     withdraw: faulty(port.withdraw),
+    leave: faulty(port.leave),
   };
 }

@@ -1,81 +1,51 @@
 /**
  * `LimitEngine`: everything one limit does, as the Durable Object serves it — admission, tickets,
- * the waiting line with its deadlines, hand-off to the head, administration — over the pure
- * accounting of this folder. It owns no I/O: the host gives it a clock, timers and `save`, which
- * persists what changed. `objects/limit-object.ts` hosts it in workerd; the coordinator's
+ * the durable line with re-attachment and grace, hand-off to the head, administration — over the
+ * pure accounting of this folder. It owns no I/O: the host gives it a clock, timers and `save`,
+ * which persists what changed. `objects/limit-object.ts` hosts it in workerd; the coordinator's
  * simulation hosts it in Node with virtual time.
  *
- * Expected outcomes are values, never thrown: Workers RPC drops the fields of thrown errors.
+ * A waiting request is a ticket in line (stored). A call attaches to it while it waits; when the
+ * call's wait is over (a long-poll's `wait_seconds`) a request with a `request_id` keeps its place
+ * for `GRACE_MS`, to come back with the same id; one without is withdrawn. A ticket that reaches
+ * the head while nobody is attached is granted as an offer: it goes back after the grace unless
+ * its request comes back for it.
  */
 
 import type { LimitObserver } from "./history"; // observe(#14)
-import type { AcquireMode, LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
-import { type InvalidCode, checkAdmission, headFitsAt, refuse, requestIdTaken } from "./admission";
-import { dequeue, enqueue, readyHead } from "./queue";
+import { checkAdmission, headFitsAt, refuse, requestIdTaken } from "./admission";
+import {
+  type AcquireCall,
+  type AcquireOutcome,
+  type CheckOutcome,
+  type CommitOutcome,
+  grantedOutcome,
+} from "./outcomes";
+import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, readyHead, rebuildQueue } from "./queue";
 import { createLimit, deleteLimit, type LimitSettings, updateLimit } from "./settings";
-import { type Holder, type LimitConfig, type LimitState, putTombstone, type TicketKind } from "./state";
+import { type LimitConfig, type LimitState, putTicket, putTombstone, type Ticket } from "./state";
 import {
   commitReservation,
   decrement,
   expire,
   grant,
+  grantFromLine,
+  PENDING_MARGIN_MS,
   leaseNamed,
   release,
   renew,
   reserve,
   TOMBSTONE_MS,
-  type TicketRequest,
+  UNDO_MARGIN_MS,
   withdrawTicket,
 } from "./tickets";
-import { leaseInfos, limitRecord, minimalLimit } from "./views";
+import { leaseInfos, limitRecord, minimalLimit, waiterInfos } from "./views";
 
-/**
- * How long an increment stays individually undoable after its request's wait could have ended:
- * longer than a client waits for an answer before it withdraws the try (30 s by default).
- */
-export const UNDO_MARGIN_MS = 60_000;
-/** How long a multi-name reservation outlives its request's wait if its commit never comes. */
-export const PENDING_MARGIN_MS = 10_000;
+export type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, Refusal } from "./outcomes";
+export { PENDING_MARGIN_MS, UNDO_MARGIN_MS } from "./tickets";
 
-/** One acquisition on this limit, as the coordinator asks for it. */
-export interface AcquireCall {
-  /** The request's ticket id (the Worker's, never the client's). */
-  ticket: string;
-  /** The client's `request_id`, if any. */
-  requestId: string | null;
-  kind: TicketKind;
-  /** The lease id a single-name lease is granted under; null otherwise. */
-  leaseId: string | null;
-  slots: number;
-  mode: AcquireMode;
-  /** Lease length in milliseconds (kind `lease`). */
-  leaseMs: number;
-  holder: Holder | null;
-  /** How long the request may wait in line here; 0 answers at once. */
-  waitMs: number;
-}
-
-export type Refusal =
-  | { status: "invalid"; code: InvalidCode | "request_id_in_use" }
-  | { status: "locked"; retryAfterSeconds: number }
-  | { status: "queue_full"; retryAfterSeconds: number };
-
-export type AcquireOutcome =
-  | { status: "granted"; limit: MinimalLimit; fencingToken: number | null; expiresAt: number | null }
-  | { status: "reserved"; limit: MinimalLimit }
-  | { status: "missing" }
-  | Refusal;
-
-/** What a request would meet here, without taking anything (multi-name requests ask first). */
-export type CheckOutcome =
-  | { status: "ok" | "full" | "inactive" | "missing" }
-  | { status: "invalid"; code: InvalidCode | "request_id_in_use" };
-
-export type CommitOutcome =
-  | { status: "granted"; fencingToken: number | null; expiresAt: number | null }
-  | { status: "gone" };
-
-export type CreateOutcome = { status: "created" | "exists"; record: LimitRecord; generation: number };
+export type CreateOutcome = { status: "created" | "exists"; record: LimitRecordOf; generation: number };
+type LimitRecordOf = NonNullable<ReturnType<typeof limitRecord>>;
 
 export interface EngineHost {
   now(): number;
@@ -88,9 +58,8 @@ export interface EngineHost {
   observer?: LimitObserver;
 }
 
-interface PendingWaiter {
-  /** Grants the waiter what it asked for, once `readyHead` says it fits. */
-  grant(now: number): AcquireOutcome;
+/** A call waiting on a ticket in line. */
+interface Attachment {
   resolve(outcome: AcquireOutcome): void;
   timer: unknown;
 }
@@ -100,69 +69,55 @@ function withdrawnKey(ticket: string): string {
   return `#${ticket}`;
 }
 
-/** Whether ticket id `ticket` is in use here, or was withdrawn before this call arrived. */
-function ticketTaken(state: LimitState, ticket: string): boolean {
-  return state.tickets.has(ticket) || state.tombstones.has(withdrawnKey(ticket));
-}
-
-function ticketRequest(call: AcquireCall, leaseId: string | null): TicketRequest {
-  return {
-    id: call.ticket,
-    requestId: call.requestId,
-    kind: call.kind,
-    leaseId,
-    slots: call.slots,
-    holder: call.holder,
-  };
-}
-
 export class LimitEngine {
   readonly state: LimitState;
   /** Most requests that may wait in line at once. */
   maxWaiters: number;
   readonly #host: EngineHost;
-  readonly #waiters = new Map<string, PendingWaiter>();
+  readonly #attached = new Map<string, Attachment>();
+  /** The ticket id of a call that came back to its request's ticket → that ticket's id. */
+  readonly #aliases = new Map<string, string>();
   #decayTimer: unknown = null;
 
   constructor(state: LimitState, host: EngineHost, maxWaiters: number) {
     this.state = state;
     this.#host = host;
     this.maxWaiters = maxWaiters;
+    this.#recover(host.now());
+  }
+
+  /** After a load, no call is attached to anything: every waiter and offer gets a full grace. */
+  #recover(now: number): void {
+    rebuildQueue(this.state);
+    for (const ticket of [...this.state.tickets.values()]) {
+      if (ticket.line) {
+        detach(this.state, ticket.id, Math.max(ticket.line.graceUntil ?? 0, now + GRACE_MS));
+      } else if (ticket.offerUntil !== null) {
+        putTicket(this.state, { ...ticket, offerUntil: Math.max(ticket.offerUntil, now + GRACE_MS) });
+      }
+    }
   }
 
   // ── Acquisition ──
 
   /** Admission and grant in one call: the hot path of a single-name request. */
   acquire(call: AcquireCall): Promise<AcquireOutcome> {
-    const arrivedAt = this.#host.now();
-    return this.#admitOrWait(call, (now) => {
-      const expiresAt = call.kind === "lease" ? now + call.leaseMs : arrivedAt + call.waitMs + UNDO_MARGIN_MS;
-      const ticket = grant(this.state, ticketRequest(call, call.leaseId), expiresAt, now);
-      return {
-        status: "granted",
-        limit: this.#minimal(),
-        fencingToken: call.kind === "lease" ? ticket.fencingToken : null,
-        expiresAt: call.kind === "lease" ? ticket.expiresAt : null,
-      };
-    });
+    return this.#arrive(call, "acquire");
   }
 
   /** First phase of a multi-name request: hold the slots as a reservation, waiting for them. */
   reserve(call: AcquireCall): Promise<AcquireOutcome> {
-    const pendingUntil = this.#host.now() + call.waitMs + PENDING_MARGIN_MS;
-    return this.#admitOrWait(call, (now) => {
-      reserve(this.state, ticketRequest(call, null), pendingUntil, now);
-      return { status: "reserved", limit: this.#minimal() };
-    });
+    return this.#arrive(call, "reserve");
   }
 
   /** What `call` would meet here now, without taking anything or counting a refusal. */
   async check(call: AcquireCall): Promise<CheckOutcome> {
     const now = this.#begin();
-    if (requestIdTaken(this.state, call.requestId, now) || ticketTaken(this.state, call.ticket)) {
+    const mine = this.#ticketOf(call, "reserve");
+    if (mine === "conflict" || (mine === null && this.#taken(call, now))) {
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
-    return this.#finish(checkAdmission(this.state, call, now, "arrival"));
+    return this.#finish(mine ? { status: "ok" } : checkAdmission(this.state, call, now, "arrival"));
   }
 
   /** Second phase: turns reservation `ticket` into its grant. */
@@ -182,21 +137,21 @@ export class LimitEngine {
     });
   }
 
-  async #admitOrWait(call: AcquireCall, grantTicket: (now: number) => AcquireOutcome): Promise<AcquireOutcome> {
+  async #arrive(call: AcquireCall, intent: "acquire" | "reserve"): Promise<AcquireOutcome> {
     const now = this.#begin();
-    // observe(#14): every grant, at once or after waiting since `now`, with its wait.
-    const grantNow = (at: number): AcquireOutcome => {
-      this.#host.observer?.granted(call.slots, at - now, call.ticket, at);
-      return grantTicket(at);
-    };
     const state = this.state;
-    if (requestIdTaken(state, call.requestId, now) || ticketTaken(state, call.ticket) || this.#waiters.has(call.ticket)) {
+    const mine = this.#ticketOf(call, intent);
+    if (mine === "conflict" || (mine === null && this.#taken(call, now))) {
       // Used before, in use, or withdrawn before it arrived: changing anything would over-admit.
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
+    if (mine) {
+      return this.#comeBack(mine, call, now);
+    }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
-      return this.#finish(grantNow(now));
+      this.#host.observer?.granted(call.slots, 0, call.ticket, now); // observe(#14): granted at once
+      return this.#finish(this.#grantNow(call, intent, now));
     }
     if (admission.status !== "full") {
       return this.#finish(admission);
@@ -210,29 +165,105 @@ export class LimitEngine {
       const { retryAfterSeconds } = refuse(state, call.slots, now, this.#host.random);
       return this.#finish({ status: "queue_full", retryAfterSeconds });
     }
-    const outcome = new Promise<AcquireOutcome>((resolve) => {
-      enqueue(state, { id: call.ticket, requestId: call.requestId, slots: call.slots, mode: call.mode });
-      if (call.requestId !== null) {
-        state.requestIds.set(call.requestId, call.ticket);
-      }
-      this.#waiters.set(call.ticket, {
-        grant: grantNow,
-        resolve,
-        timer: this.#host.setTimer(() => void this.#timeOut(call.ticket, call.slots), call.waitMs),
-      });
-    });
+    const request = { ...ticketRequest(call), leaseId: intent === "acquire" ? call.leaseId : null };
+    joinLine(state, request, { intent, mode: call.mode, leaseMs: call.leaseMs, waitUntil: now + call.waitMs }, now);
+    const outcome = this.#wait(call.ticket, call.waitMs);
     await this.#finish(undefined);
     return outcome;
   }
 
-  /** A waiter's deadline: out of line, refused with a Retry-After that counts who is still ahead. */
-  async #timeOut(id: string, slots: number): Promise<void> {
-    const now = this.#begin();
-    const waiter = this.#takeOutOfLine(id, now);
-    if (waiter) {
-      this.#host.observer?.refused(now, true); // observe(#14)
+  #grantNow(call: AcquireCall, intent: "acquire" | "reserve", now: number): AcquireOutcome {
+    if (intent === "reserve") {
+      return grantedOutcome(reserve(this.state, ticketRequest(call), now + call.waitMs + PENDING_MARGIN_MS, now), this.#minimal());
     }
-    waiter?.resolve(refuse(this.state, slots, now, this.#host.random));
+    const expiresAt = call.kind === "lease" ? now + call.leaseMs : now + call.waitMs + UNDO_MARGIN_MS;
+    return grantedOutcome(grant(this.state, ticketRequest(call), expiresAt, now), this.#minimal());
+  }
+
+  /**
+   * The ticket `call`'s request already has here, if it may come back to it: its place in line,
+   * its reservation, or a grant offered while it was away. `conflict` when the request id names
+   * another request, or one already answered. Null when it has none.
+   */
+  #ticketOf(call: AcquireCall, intent: "acquire" | "reserve"): Ticket | "conflict" | null {
+    const id = call.requestId === null ? undefined : this.state.requestIds.get(call.requestId);
+    const ticket = id === undefined ? undefined : this.state.tickets.get(id);
+    if (!ticket) {
+      return null;
+    }
+    // Only a single-name request comes back: a multi-name one is withdrawn whole when refused.
+    const same = intent === "acquire" && ticket.slots === call.slots && ticket.kind === call.kind;
+    const waiting = ticket.line !== null && ticket.line.intent === "acquire" && ticket.line.mode === call.mode;
+    const offered = ticket.offerUntil !== null && !ticket.pending;
+    return same && (waiting || offered) ? ticket : "conflict";
+  }
+
+  #taken(call: AcquireCall, now: number): boolean {
+    const state = this.state;
+    return (
+      requestIdTaken(state, call.requestId, now) ||
+      state.tickets.has(call.ticket) ||
+      state.tombstones.has(withdrawnKey(call.ticket))
+    );
+  }
+
+  /** A request came back with its request id: to its place in line, its reservation or its offer. */
+  async #comeBack(ticket: Ticket, call: AcquireCall, now: number): Promise<AcquireOutcome> {
+    if (ticket.line) {
+      attach(this.state, ticket.id, now + call.waitMs);
+      // The coordinator knows its request by the call's ticket id until this call answers.
+      this.#aliases.set(call.ticket, ticket.id);
+      const outcome = this.#wait(ticket.id, call.waitMs);
+      await this.#finish(undefined);
+      return outcome;
+    }
+    // Delivered: an offer is one no more.
+    const delivered = { ...ticket, offerUntil: null };
+    putTicket(this.state, delivered);
+    return this.#finish(grantedOutcome(delivered, this.#minimal()));
+  }
+
+  /** Attaches a call to ticket `id` for `waitMs`; a call attached before is told to let go. */
+  #wait(id: string, waitMs: number): Promise<AcquireOutcome> {
+    this.#letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+    return new Promise<AcquireOutcome>((resolve) => {
+      this.#attached.set(id, { resolve, timer: this.#host.setTimer(() => void this.#waitOver(id), waitMs) });
+    });
+  }
+
+  #letGo(id: string): Attachment | undefined {
+    const attachment = this.#attached.get(id);
+    for (const [alias, target] of this.#aliases) {
+      if (target === id) {
+        this.#aliases.delete(alias);
+      }
+    }
+    if (attachment) {
+      this.#attached.delete(id);
+      this.#host.clearTimer(attachment.timer);
+    }
+    return attachment;
+  }
+
+  /**
+   * A call's wait is over: refused with a Retry-After that counts who is still ahead. Its ticket
+   * keeps its place for the grace if its request can come back (it has a request id).
+   */
+  async #waitOver(id: string): Promise<void> {
+    const now = this.#begin();
+    const attachment = this.#letGo(id);
+    const ticket = this.state.tickets.get(id);
+    if (ticket?.line) {
+      if (ticket.requestId !== null && ticket.line.intent === "acquire") {
+        detach(this.state, id, now + GRACE_MS);
+      } else {
+        leaveLine(this.state, id, now + TOMBSTONE_MS);
+      }
+      if (attachment) {
+        this.#host.observer?.refused(now, true); // observe(#14): a 423 at the end of the wait
+      }
+      attachment?.resolve(refuse(this.state, ticket.slots, now, this.#host.random));
+    }
     // The head may have been what held the others back.
     await this.#finish(undefined);
   }
@@ -243,15 +274,33 @@ export class LimitEngine {
    */
   async withdraw(ticket: string): Promise<boolean> {
     const now = this.#begin();
-    const waiter = this.#takeOutOfLine(ticket, now);
-    waiter?.resolve({ status: "locked", retryAfterSeconds: 0 });
-    const held = withdrawTicket(this.state, ticket, now);
-    // A call of this request still on its way (another stub) must not take anything when it lands.
-    putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
-    if (held || waiter !== undefined) {
+    const held = this.#withdraw(this.#aliases.get(ticket) ?? ticket, now);
+    if (held) {
       this.#host.observer?.cancelled(now); // observe(#14)
     }
-    return this.#finish(held || waiter !== undefined);
+    // A call of this request still on its way (another stub) must not take anything when it lands.
+    putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
+    return this.#finish(held);
+  }
+
+  /**
+   * The caller of ticket `ticket` went away while waiting. A single-name request that can come
+   * back (it has a request id) keeps its place for the grace; anything else is withdrawn.
+   */
+  async leave(ticket: string): Promise<void> {
+    const now = this.#begin();
+    const id = this.#aliases.get(ticket) ?? ticket;
+    const held = this.state.tickets.get(id);
+    if (held?.requestId != null && held.line?.intent === "acquire") {
+      this.#letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+      detach(this.state, id, now + GRACE_MS);
+    } else {
+      if (this.#withdraw(id, now)) {
+        this.#host.observer?.cancelled(now); // observe(#14)
+      }
+      putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
+    }
+    await this.#finish(undefined);
   }
 
   /**
@@ -261,17 +310,18 @@ export class LimitEngine {
   async cancel(requestId: string): Promise<boolean> {
     const now = this.#begin();
     const ticket = this.state.requestIds.get(requestId);
-    let held = false;
-    if (ticket !== undefined) {
-      const waiter = this.#takeOutOfLine(ticket, now);
-      waiter?.resolve({ status: "locked", retryAfterSeconds: 0 });
-      held = withdrawTicket(this.state, ticket, now) || waiter !== undefined;
-    }
-    putTombstone(this.state, requestId, now + TOMBSTONE_MS);
+    const held = ticket !== undefined && this.#withdraw(ticket, now);
     if (held) {
       this.#host.observer?.cancelled(now); // observe(#14)
     }
+    putTombstone(this.state, requestId, now + TOMBSTONE_MS);
     return this.#finish(held);
+  }
+
+  #withdraw(ticket: string, now: number): boolean {
+    const attachment = this.#letGo(ticket);
+    attachment?.resolve({ status: "locked", retryAfterSeconds: 0 });
+    return leaveLine(this.state, ticket, now + TOMBSTONE_MS) || withdrawTicket(this.state, ticket, now) || !!attachment;
   }
 
   // ── Holding ──
@@ -291,7 +341,7 @@ export class LimitEngine {
     return this.#finish(renew(this.state, leaseId, now + leaseMs));
   }
 
-  async decrement(slots: number, occupancySeconds: number | undefined): Promise<MinimalLimit | null> {
+  async decrement(slots: number, occupancySeconds: number | undefined) {
     const now = this.#begin();
     decrement(this.state, { slots, occupancySeconds }, now);
     return this.#finish(this.state.config ? minimalLimit(this.state.config) : null);
@@ -308,11 +358,11 @@ export class LimitEngine {
       this.#host.observer?.lifecycle("created", now); // observe(#14)
     }
     const config = this.state.config as LimitConfig;
-    const record = limitRecord(this.state, now) as LimitRecord;
+    const record = limitRecord(this.state, now) as LimitRecordOf;
     return this.#finish({ status: created ? "created" : "exists", record, generation: config.generation });
   }
 
-  async describe(): Promise<LimitRecord | null> {
+  async describe() {
     const now = this.#begin();
     return this.#finish(limitRecord(this.state, now));
   }
@@ -340,10 +390,13 @@ export class LimitEngine {
     return this.#finish({ id: config.id, generation: config.generation ?? 0 });
   }
 
-  async leases(): Promise<LimitLeases | null> {
+  async leases() {
     this.#begin();
     const state = this.state;
-    return this.#finish(state.config ? { leases: leaseInfos(state), waiting: state.queue.length } : null);
+    const listing = state.config
+      ? { leases: leaseInfos(state), waiting: state.queue.length, waiters: waiterInfos(state) }
+      : null;
+    return this.#finish(listing);
   }
 
   /** Expires what is due and serves the line: the alarm, and the decay timer. */
@@ -364,50 +417,34 @@ export class LimitEngine {
     return now;
   }
 
-  #minimal(): MinimalLimit {
+  #minimal() {
     return minimalLimit(this.state.config as LimitConfig);
   }
 
-  /** Removes waiter `id` from the line and stops its deadline; the caller answers it. */
-  #takeOutOfLine(id: string, now: number): PendingWaiter | undefined {
-    const waiter = this.#waiters.get(id);
-    const entry = this.state.queue.find((queued) => queued.id === id);
-    dequeue(this.state, id);
-    this.#waiters.delete(id);
-    if (entry && entry.requestId !== null && this.state.requestIds.get(entry.requestId) === id) {
-      this.state.requestIds.delete(entry.requestId);
-      putTombstone(this.state, entry.requestId, now + TOMBSTONE_MS);
-    }
-    if (waiter) {
-      this.#host.clearTimer(waiter.timer);
-    }
-    return waiter;
-  }
-
   /**
-   * Hands slots to waiters at the head of the line while they fit, then sets the decay timer for
-   * the moment the next one will.
+   * Hands slots to the head of the line while it fits — to the call waiting on it, or as an offer
+   * while none is — then sets the decay timer for the moment the next one will.
    */
   #serveQueue(): void {
     const state = this.state;
-    if (state.queue.length === 0) {
-      return;
-    }
     const now = this.#host.now();
     for (let head = readyHead(state, now); head !== null; head = readyHead(state, now)) {
-      const { waiter: queued, decision } = head;
-      const waiter = this.#waiters.get(queued.id);
-      dequeue(state, queued.id);
-      this.#waiters.delete(queued.id);
-      if (queued.requestId !== null) {
-        state.requestIds.delete(queued.requestId);
+      const { waiter, decision } = head;
+      const attachment = this.#letGo(waiter.id);
+      if (decision.status !== "ok" && decision.status !== "inactive") {
+        leaveLine(state, waiter.id, now + TOMBSTONE_MS);
+        attachment?.resolve(decision);
+        continue;
       }
-      if (waiter) {
-        this.#host.clearTimer(waiter.timer);
-        waiter.resolve(decision.status === "ok" || decision.status === "inactive" ? waiter.grant(now) : decision);
+      const graceUntil = state.tickets.get(waiter.id)?.line?.graceUntil ?? now + GRACE_MS;
+      const joinedAt = state.tickets.get(waiter.id)?.acquiredAt ?? now; // observe(#14): when it joined the line
+      dequeue(state, waiter.id);
+      const granted = grantFromLine(state, waiter.id, attachment ? null : graceUntil, now);
+      if (granted) {
+        this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now); // observe(#14)
       }
-      if (queued.requestId !== null && !state.tickets.has(queued.id)) {
-        putTombstone(state, queued.requestId, now + TOMBSTONE_MS);
+      if (granted && attachment) {
+        attachment.resolve(grantedOutcome(granted, this.#minimal()));
       }
     }
     if (this.#decayTimer !== null) {
@@ -429,4 +466,15 @@ export class LimitEngine {
     await this.#host.save(this.state);
     return result;
   }
+}
+
+function ticketRequest(call: AcquireCall) {
+  return {
+    id: call.ticket,
+    requestId: call.requestId,
+    kind: call.kind,
+    leaseId: call.kind === "lease" ? call.leaseId : null,
+    slots: call.slots,
+    holder: call.holder,
+  };
 }

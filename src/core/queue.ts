@@ -1,16 +1,69 @@
 /**
- * The waiter queue of one limit (DESIGN §3.6): strict first-in first-out, so a large request at
- * the head is never starved by small ones behind it. Pure.
+ * The line of one limit (DESIGN §3.6, §7.2): strict first-in first-out, so a large request at the
+ * head is never starved by small ones behind it. A waiting request is a ticket with a place in
+ * line, stored like any other, so the line outlives the calls that wait on it and restarts of the
+ * object. A call attaches to its ticket while it waits; a ticket nobody is attached to keeps its
+ * place for a grace, for its request to come back (a new long-poll, a reconnect). Pure.
  */
 
 import { type Admission, checkAdmission } from "./admission";
-import type { LimitState, Waiter } from "./state";
+import { deleteTicket, type LimitState, type LinePlace, NEVER, putTicket, type Ticket, type Waiter } from "./state";
 
-export function enqueue(state: LimitState, waiter: Waiter): void {
-  state.queue.push(waiter);
+/** How long a ticket keeps its place with no call waiting on it. */
+export const GRACE_MS = 10_000;
+
+/** Puts a request at the back of the line, with a call attached until `place.waitUntil`. */
+export function joinLine(
+  state: LimitState,
+  request: Pick<Ticket, "id" | "requestId" | "kind" | "leaseId" | "slots" | "holder">,
+  place: Omit<LinePlace, "seq" | "graceUntil">,
+  now: number,
+): Ticket {
+  const ticket: Ticket = {
+    ...request,
+    counted: 0,
+    bucketed: 0,
+    acquiredAt: now,
+    expiresAt: NEVER,
+    pending: false,
+    fencingToken: 0,
+    line: { ...place, seq: state.nextSeq, graceUntil: null },
+    offerUntil: null,
+  };
+  state.nextSeq += 1;
+  putTicket(state, ticket);
+  state.queue.push(waiterOf(ticket));
+  return ticket;
 }
 
-/** Takes a waiter out of line (granted, timed out or withdrawn); false when it is not there. */
+/** A call waits on ticket `id` again, until `waitUntil`. */
+export function attach(state: LimitState, id: string, waitUntil: number): void {
+  const ticket = state.tickets.get(id);
+  if (ticket?.line) {
+    putTicket(state, { ...ticket, line: { ...ticket.line, waitUntil, graceUntil: null }, expiresAt: NEVER });
+  }
+}
+
+/** No call waits on ticket `id` any more: it keeps its place until `graceUntil`. */
+export function detach(state: LimitState, id: string, graceUntil: number): void {
+  const ticket = state.tickets.get(id);
+  if (ticket?.line) {
+    putTicket(state, { ...ticket, line: { ...ticket.line, graceUntil }, expiresAt: graceUntil });
+  }
+}
+
+/** Takes ticket `id` out of line for good (withdrawn, timed out, refused). */
+export function leaveLine(state: LimitState, id: string, tombstoneUntil: number): boolean {
+  const queued = dequeue(state, id);
+  const ticket = state.tickets.get(id);
+  if (ticket?.line) {
+    deleteTicket(state, id, tombstoneUntil);
+    return true;
+  }
+  return queued;
+}
+
+/** Takes a waiter out of the queue's order; false when it is not there. */
 export function dequeue(state: LimitState, id: string): boolean {
   const index = state.queue.findIndex((waiter) => waiter.id === id);
   if (index < 0) {
@@ -18,6 +71,18 @@ export function dequeue(state: LimitState, id: string): boolean {
   }
   state.queue.splice(index, 1);
   return true;
+}
+
+/** Rebuilds the queue's order from the waiting tickets (after a load). */
+export function rebuildQueue(state: LimitState): void {
+  const waiting = [...state.tickets.values()].filter((ticket) => ticket.line !== null);
+  waiting.sort((a, b) => (a.line?.seq ?? 0) - (b.line?.seq ?? 0));
+  state.queue = waiting.map(waiterOf);
+  state.nextSeq = Math.max(state.nextSeq, ...waiting.map((ticket) => (ticket.line?.seq ?? 0) + 1));
+}
+
+function waiterOf(ticket: Ticket): Waiter {
+  return { id: ticket.id, requestId: ticket.requestId, slots: ticket.slots, mode: ticket.line?.mode ?? "concurrency" };
 }
 
 /**

@@ -62,9 +62,34 @@ export interface Ticket {
   pending: boolean;
   /** Fencing token issued when a lease was granted; 0 otherwise. */
   fencingToken: number;
+  /** Its place in line while it waits; null once granted. */
+  line: LinePlace | null;
+  /**
+   * Granted from the line while no call waited on it: the grant goes back unless its request
+   * comes back for it by then (epoch ms). Null once delivered.
+   */
+  offerUntil: number | null;
 }
 
-/** A request waiting in line for slots (DESIGN §3.6). In memory: it lives as long as its call. */
+/** A waiting ticket's place in line (DESIGN §7.2): in SQLite, so it outlives calls and restarts. */
+export interface LinePlace {
+  /** Arrival order: lower is earlier. */
+  seq: number;
+  /** What the grant makes: a held ticket (`acquire`), or a multi-name request's reservation. */
+  intent: "acquire" | "reserve";
+  mode: AcquireMode;
+  /** Lease length of a lease granted from the line. */
+  leaseMs: number;
+  /** When the call waiting on it gives up (epoch ms); a reservation made for it outlives this. */
+  waitUntil: number;
+  /** While no call waits on it: when it loses its place. Null while a call is attached. */
+  graceUntil: number | null;
+}
+
+/** `expiresAt` of a waiting ticket that a call is attached to: it falls due only once detached. */
+export const NEVER = Number.MAX_SAFE_INTEGER;
+
+/** A waiting ticket as the line orders it (DESIGN §3.6). */
 export interface Waiter {
   /** The ticket id it will be granted under. */
   id: string;
@@ -96,8 +121,10 @@ export interface LimitState {
   requestIds: Map<string, string>;
   /** Request ids of ended or cancelled requests, taken until the epoch ms they map to. */
   tombstones: Map<string, number>;
-  /** Waiters, first come first served. */
+  /** Waiting tickets, first come first served (their rows carry the order). */
   queue: Waiter[];
+  /** The next place in line. */
+  nextSeq: number;
   /** When leases expire and reservations drop, earliest first (entries may be stale). */
   due: DueEntry[];
   /**
@@ -133,6 +160,7 @@ export function createState(): LimitState {
     requestIds: new Map(),
     tombstones: new Map(),
     queue: [],
+    nextSeq: 1,
     due: [],
     lazy: [],
     dirty: { counters: false, tickets: new Set(), tombstones: new Set() },
@@ -146,9 +174,12 @@ export function putTicket(state: LimitState, ticket: Ticket): void {
   if (ticket.requestId !== null) {
     state.requestIds.set(ticket.requestId, ticket.id);
   }
-  if (previous?.expiresAt !== ticket.expiresAt) {
-    const heap = ticket.kind === "increment" && !ticket.pending ? state.lazy : state.due;
-    pushDue(heap, { at: ticket.expiresAt, key: `t${ticket.id}` });
+  if (previous?.expiresAt !== ticket.expiresAt && ticket.expiresAt !== NEVER) {
+    const lazy = ticket.kind === "increment" && !ticket.pending && ticket.line === null;
+    pushDue(lazy ? state.lazy : state.due, { at: ticket.expiresAt, key: `t${ticket.id}` });
+  }
+  if (ticket.offerUntil !== null && previous?.offerUntil !== ticket.offerUntil) {
+    pushDue(state.due, { at: ticket.offerUntil, key: `o${ticket.id}` });
   }
   state.dirty.tickets.add(ticket.id);
 }

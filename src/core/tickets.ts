@@ -6,6 +6,7 @@
  */
 
 import { popDue } from "./due";
+import { dequeue } from "./queue";
 import { isDecaying, pourIntoBucket, recordOccupancy, refundBucket } from "./decay";
 import { ticketIdOf } from "./lease-id";
 import {
@@ -22,6 +23,13 @@ import {
 
 /** How long a request id stays taken after its request ended or was cancelled. */
 export const TOMBSTONE_MS = 60_000;
+/**
+ * How long an increment stays individually undoable after its request's wait could have ended:
+ * longer than a client waits for an answer before it withdraws the try (30 s by default).
+ */
+export const UNDO_MARGIN_MS = 60_000;
+/** How long a multi-name reservation outlives its request's wait if its commit never comes. */
+export const PENDING_MARGIN_MS = 10_000;
 
 /** What a new grant or reservation records. */
 export interface TicketRequest {
@@ -61,8 +69,37 @@ export function grant(state: LimitState, request: TicketRequest, expiresAt: numb
     expiresAt,
     pending: false,
     fencingToken: request.kind === "lease" ? issueToken(state) : 0,
+    line: null,
+    offerUntil: null,
   };
   bucketOnDecay(state, ticket, now);
+  putTicket(state, ticket);
+  return ticket;
+}
+
+/**
+ * Grants a waiting ticket what it waited for: a held lease or increment, or a multi-name
+ * request's reservation. With `offerUntil`, no call waits on it: the grant goes back then unless
+ * its request comes back for it. The caller has taken it out of the queue.
+ */
+export function grantFromLine(state: LimitState, id: string, offerUntil: number | null, now: number): Ticket | null {
+  const waiting = state.tickets.get(id);
+  const line = waiting?.line;
+  if (!waiting || !line) {
+    return null;
+  }
+  const counted = countedSlots(state, waiting.slots);
+  const base = { ...waiting, line: null, offerUntil, acquiredAt: now, counted, bucketed: 0 };
+  let ticket: Ticket;
+  if (line.intent === "reserve") {
+    const pendingUntil = Math.max(line.waitUntil, offerUntil ?? 0) + PENDING_MARGIN_MS;
+    ticket = { ...base, pending: true, expiresAt: pendingUntil };
+  } else {
+    const isLease = waiting.kind === "lease";
+    const expiresAt = isLease ? now + line.leaseMs : Math.max(now, line.waitUntil) + UNDO_MARGIN_MS;
+    ticket = { ...base, pending: false, expiresAt, fencingToken: isLease ? issueToken(state) : 0 };
+    bucketOnDecay(state, ticket, now);
+  }
   putTicket(state, ticket);
   return ticket;
 }
@@ -78,6 +115,8 @@ export function reserve(state: LimitState, request: TicketRequest, pendingUntil:
     expiresAt: pendingUntil,
     pending: true,
     fencingToken: 0,
+    line: null,
+    offerUntil: null,
   };
   putTicket(state, ticket);
   return ticket;
@@ -105,6 +144,7 @@ export function commitReservation(
     expiresAt: grantTo.expiresAt,
     pending: false,
     fencingToken: reservation.kind === "lease" ? issueToken(state) : 0,
+    offerUntil: null,
   };
   bucketOnDecay(state, granted, now);
   putTicket(state, granted);
@@ -131,7 +171,8 @@ export function withdrawTicket(state: LimitState, id: string, now: number): bool
 /** The live lease named `leaseId`, if any. */
 export function leaseNamed(state: LimitState, leaseId: string): Ticket | null {
   const ticket = state.tickets.get(ticketIdOf(leaseId));
-  return ticket && !ticket.pending && ticket.kind === "lease" && ticket.leaseId === leaseId ? ticket : null;
+  const held = ticket && !ticket.pending && ticket.line === null;
+  return held && ticket.kind === "lease" && ticket.leaseId === leaseId ? ticket : null;
 }
 
 /** Releases a live lease (idempotent: false when it is already gone). */
@@ -185,8 +226,20 @@ function endIfDue(state: LimitState, key: string, now: number): Ticket | null {
     return null;
   }
   const ticket = state.tickets.get(id);
-  if (!ticket || now <= ticket.expiresAt) {
+  if (ticket?.offerUntil != null && now > ticket.offerUntil) {
+    // Offered to a request that never came back for it: it goes back, exactly (whichever of its
+    // moments surfaces first when much time has passed at once).
+    withdrawTicket(state, ticket.id, now);
+    return null;
+  }
+  if (key.startsWith("o") || !ticket || now <= ticket.expiresAt) {
     return null; // Stale: ended already, or renewed to a later moment that has its own entry.
+  }
+  if (ticket.line !== null) {
+    // A waiter nobody came back for loses its place.
+    dequeue(state, ticket.id);
+    deleteTicket(state, ticket.id, now + TOMBSTONE_MS);
+    return null;
   }
   deleteTicket(state, ticket.id, now + TOMBSTONE_MS);
   if (ticket.pending) {
@@ -237,7 +290,9 @@ export function decrement(
     if (left <= 0) {
       break;
     }
-    if (ticket.kind !== "increment" || ticket.pending || ticket.counted <= 0) {
+    // An increment offered to a request that has not come back for it is nobody's yet.
+    const given = !ticket.pending && ticket.line === null && ticket.offerUntil === null;
+    if (ticket.kind !== "increment" || !given || ticket.counted <= 0) {
       continue;
     }
     const freed = Math.min(left, ticket.counted);

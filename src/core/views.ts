@@ -3,7 +3,7 @@
  * the caller expires what is due at `now` first (every operation does).
  */
 
-import type { LeaseInfo, LimitRecord, MinimalLimit } from "../protocol/types";
+import type { LeaseInfo, LimitRecord, MinimalLimit, WaiterInfo } from "../protocol/types";
 import { deniedSlotsAt, heldSlots } from "./decay";
 import type { LimitConfig, LimitState } from "./state";
 
@@ -39,7 +39,7 @@ export function minimalLimit(config: LimitConfig): MinimalLimit {
 /** Live, committed leases, oldest first. */
 export function leaseInfos(state: LimitState): LeaseInfo[] {
   return [...state.tickets.values()]
-    .filter((ticket) => ticket.kind === "lease" && !ticket.pending && ticket.leaseId !== null)
+    .filter((ticket) => ticket.kind === "lease" && !ticket.pending && ticket.line === null && ticket.leaseId !== null)
     .sort((a, b) => a.acquiredAt - b.acquiredAt)
     .map((lease) => ({
       lease_id: lease.leaseId ?? "",
@@ -48,4 +48,22 @@ export function leaseInfos(state: LimitState): LeaseInfo[] {
       acquired_at: new Date(lease.acquiredAt).toISOString(),
       expires_at: new Date(lease.expiresAt).toISOString(),
     }));
+}
+
+/** The line, head first: who waits, for what, since when. */
+export function waiterInfos(state: LimitState): WaiterInfo[] {
+  return state.queue.flatMap((waiter, index) => {
+    const ticket = state.tickets.get(waiter.id);
+    return ticket
+      ? [
+          {
+            position: index + 1,
+            slots: ticket.slots,
+            mode: waiter.mode,
+            holder: ticket.holder,
+            waiting_since: new Date(ticket.acquiredAt).toISOString(),
+          },
+        ]
+      : [];
+  });
 }

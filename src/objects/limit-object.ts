@@ -93,6 +93,10 @@ export class LimitObject extends DurableObject<Env> {
     return this.#engine.withdraw(ticket);
   }
 
+  leave(ticket: string): Promise<void> {
+    return this.#engine.leave(ticket);
+  }
+
   cancel(requestId: string): Promise<boolean> {
     return this.#engine.cancel(requestId);
   }

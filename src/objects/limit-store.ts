@@ -32,7 +32,9 @@ const SCHEMA = `
     acquired_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     pending INTEGER NOT NULL,
-    fencing_token INTEGER NOT NULL
+    fencing_token INTEGER NOT NULL,
+    line TEXT,
+    offer_until INTEGER
   );
   CREATE TABLE IF NOT EXISTS tombstones (request_id TEXT PRIMARY KEY, until INTEGER NOT NULL);`;
 
@@ -60,6 +62,8 @@ type TicketRow = {
   expires_at: number;
   pending: number;
   fencing_token: number;
+  line: string | null;
+  offer_until: number | null;
 };
 
 /** A row of the first version's `leases` table (leases and reservations, no request ids). */
@@ -161,7 +165,7 @@ export class LimitStore {
         const ticket = state.tickets.get(id);
         if (ticket) {
           sql.exec(
-            `INSERT OR REPLACE INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            `INSERT OR REPLACE INTO tickets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
             ticket.id,
             ticket.requestId,
             ticket.kind,
@@ -174,6 +178,8 @@ export class LimitStore {
             ticket.expiresAt,
             ticket.pending ? 1 : 0,
             ticket.fencingToken,
+            ticket.line ? JSON.stringify(ticket.line) : null,
+            ticket.offerUntil,
           );
         } else {
           sql.exec("DELETE FROM tickets WHERE id = ?", id);
@@ -208,6 +214,8 @@ function fromRow(row: TicketRow): Ticket {
     expiresAt: row.expires_at,
     pending: row.pending === 1,
     fencingToken: row.fencing_token,
+    line: row.line ? (JSON.parse(row.line) as Ticket["line"]) : null,
+    offerUntil: row.offer_until,
   };
 }
 
@@ -226,5 +234,7 @@ function fromLegacyRow(row: LegacyLeaseRow): Ticket {
     expiresAt: row.expires_at,
     pending,
     fencingToken: row.fencing_token,
+    line: null,
+    offerUntil: null,
   };
 }

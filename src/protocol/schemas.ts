@@ -167,6 +167,15 @@ export const LimitLeasesSchema = z
       }),
     ),
     waiting: z.int(),
+    waiters: z.array(
+      z.object({
+        position: z.int(),
+        slots: z.int(),
+        mode: Mode,
+        holder: Holder.nullable(),
+        waiting_since: Timestamp,
+      }),
+    ),
   })
   .openapi("LimitLeases") satisfies z.ZodType<LimitLeases>;
 

@@ -110,8 +110,21 @@ export interface LeaseInfo {
   expires_at: string;
 }
 
+/** A request waiting in a limit's line. */
+export interface WaiterInfo {
+  /** 1 for the head of the line. */
+  position: number;
+  slots: number;
+  mode: AcquireMode;
+  holder: LeaseHolder | null;
+  /** ISO 8601: when it joined the line. */
+  waiting_since: string;
+}
+
 export interface LimitLeases {
   leases: LeaseInfo[];
   /** Requests queued for slots on this limit. */
   waiting: number;
+  /** The same requests, head first. */
+  waiters: WaiterInfo[];
 }

@@ -46,6 +46,7 @@ async function world(failing: (method: Method, name: string, call: number) => "b
         reserve: wrap("reserve", (call) => engine.reserve(call)),
         commit: wrap("commit", (ticket, grantTo) => engine.commit(ticket, grantTo)),
         withdraw: wrap("withdraw", (ticket) => engine.withdraw(ticket)),
+        leave: wrap("leave", (ticket) => engine.leave(ticket)),
       };
     },
     now: () => sim.now,

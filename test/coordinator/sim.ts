@@ -196,6 +196,7 @@ export function requestCoordination(
         reserve: (call) => send(() => engine().reserve(call)),
         commit: (id, grantTo) => send(() => engine().commit(id, grantTo)),
         withdraw: (id) => send(() => engine().withdraw(id)),
+        leave: (id) => send(() => engine().leave(id)),
       };
     },
     now: () => sim.now,

@@ -164,7 +164,9 @@ class World {
     const found: { name: string; pending: boolean }[] = [];
     for (const [name, limit] of this.limits) {
       const row = limit.engine.state.tickets.get(ticket);
-      if (row) {
+      // A place in line holds no slots: a refused request may keep one, to come back to; a grant
+      // offered to it while it was away is not its own until it comes back for it.
+      if (row && row.line === null && row.offerUntil === null) {
         found.push({ name, pending: row.pending });
       }
     }
@@ -233,21 +235,23 @@ async function clientRequest(world: World): Promise<void> {
     return;
   }
   const listed = result.limits.map(({ limit }) => limit.name);
-  const held = world.ticketsOf(ticket);
+  // A request that came back with its request id is granted on the ticket it had.
+  const granted = ticketIdOf(result.leaseId);
+  if (granted !== ticket && (requestId === null || names.length > 1)) {
+    world.fail(`lease id ${result.leaseId} does not name ticket ${ticket}`);
+  }
+  const held = world.ticketsOf(granted);
   if (!exempt) {
     for (const name of listed) {
       if (!held.some((row) => row.name === name && !row.pending)) {
-        world.fail(`a grant lists '${name}' but holds no ticket there (request ${ticket})`);
+        world.fail(`a grant lists '${name}' but holds no ticket there (request ${granted})`);
       }
     }
     for (const row of held) {
       if (!listed.includes(row.name)) {
-        world.fail(`a grant holds a ticket on '${row.name}', which it does not list (request ${ticket})`);
+        world.fail(`a grant holds a ticket on '${row.name}', which it does not list (request ${granted})`);
       }
     }
-  }
-  if (ticketIdOf(result.leaseId) !== ticket) {
-    world.fail(`lease id ${result.leaseId} does not name ticket ${ticket}`);
   }
   const holding: Holding = {
     names: listed,
@@ -258,7 +262,7 @@ async function clientRequest(world: World): Promise<void> {
     expiresAt: result.expiresAt,
     epochs,
     grantedAt: startedAt,
-    ticket,
+    ticket: granted,
     requestId,
     // Where an exempt grant is missing now, a cancel withdrew it or a delete took it: it holds
     // nothing there. Elsewhere it holds on the limit as it is now.

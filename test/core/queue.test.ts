@@ -1,12 +1,23 @@
 import { describe, it } from "vitest";
 import { checkAdmission, headFitsAt, queuedSlots, refuse } from "../../src/core/admission";
 import { heldSlots } from "../../src/core/decay";
-import { dequeue, enqueue, readyHead } from "../../src/core/queue";
+import { dequeue, joinLine, readyHead } from "../../src/core/queue";
+import type { LimitState } from "../../src/core/state";
 import { updateLimit } from "../../src/core/settings";
 import { release } from "../../src/core/tickets";
 import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures";
 
 const concurrency = "concurrency" as const;
+
+/** A request joins the line, with a call waiting on it for a minute. */
+function enqueue(state: LimitState, waiter: { id: string; requestId: string | null; slots: number; mode: "concurrency" | "rate_limit" }): void {
+  joinLine(
+    state,
+    { id: waiter.id, requestId: waiter.requestId, kind: "lease", leaseId: null, slots: waiter.slots, holder: null },
+    { intent: "acquire", mode: waiter.mode, leaseMs: 60_000, waitUntil: T0 + 60_000 },
+    T0,
+  );
+}
 
 describe("the waiter queue", () => {
   it("makes an arrival wait behind the queue although slots are free (no overtaking)", ({ expect }) => {

@@ -112,13 +112,38 @@ describe("retries of passing failures", () => {
     expect(sent).toHaveLength(3);
   });
 
-  it("gives up after retry.maxAttempts: acquisitions throw ConcurrencySlotAcquisitionError", async ({ expect }) => {
+  it("gives up after retry.maxAttempts: multi-name acquisitions throw ConcurrencySlotAcquisitionError", async ({
+    expect,
+  }) => {
     const { gcl } = scripted([networkError], { retry: false });
 
-    const error = await gcl.acquire("db").catch((e: unknown) => e);
+    const error = await gcl.acquire(["db", "api"]).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ConcurrencySlotAcquisitionError);
-    expect((error as Error).message).toContain("Unable to acquire concurrency slots on ['db']: could not reach POST");
+    expect((error as Error).message).toContain("Unable to acquire concurrency slots on ['api', 'db']: could not reach POST");
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  it("rides out an unreachable service while waiting on one name, keeping one request_id", async ({ expect }) => {
+    const { gcl, sent } = scripted([networkError, networkError, networkError, () => answer(200, GRANT)], {
+      retry: false,
+    });
+
+    const slot = await gcl.acquire("db", { timeoutSeconds: 30 });
+
+    expect(slot.leaseId).toBe("lease-1");
+    const ids = sent.filter((request) => request.path === "/increment-with-lease").map((r) => r.body?.request_id);
+    expect(ids).toHaveLength(4);
+    expect(new Set(ids).size).toBe(1);
+    await slot.release();
+  });
+
+  it("times out, not fails, when the service stays unreachable past the deadline", async ({ expect }) => {
+    const { gcl } = scripted([networkError], { retry: false });
+
+    const error = await gcl.acquire("db", { timeoutSeconds: 0.3 }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(AcquireTimeoutError);
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 
@@ -166,9 +191,11 @@ describe("waiting", () => {
 
     await expect(gcl.acquire("db", { timeoutSeconds: 0.3 })).rejects.toThrow(AcquireTimeoutError);
 
-    expect(sent).toHaveLength(1);
+    // One wait, then the place it kept in line is given up at once.
+    expect(sent.map((request) => request.path)).toEqual(["/increment-with-lease", "/cancel"]);
     expect(sent[0]?.body?.wait_seconds).toBeLessThanOrEqual(0.3);
     expect(sent[0]?.body?.wait_seconds).toBeGreaterThan(0.25);
+    expect(sent[1]?.body?.request_id).toBe(sent[0]?.body?.request_id);
   });
 
   it("polls again at once after a full 60-second wait, without sleeping the Retry-After", async ({ expect }) => {

@@ -1,0 +1,145 @@
+// The durable line (DESIGN §7.2) in the engine, on a virtual clock: a single-name request that
+// comes back with its request id keeps its place; one that does not loses it after the grace; a
+// ticket that reaches the head while nobody waits on it is offered, delivered when its request
+// comes back, and given back exactly when it does not; a reload keeps the line in order.
+
+import { describe, it } from "vitest";
+import { type AcquireCall, LimitEngine } from "../../src/core/engine";
+import { GRACE_MS } from "../../src/core/queue";
+import { createState, type LimitState } from "../../src/core/state";
+import { Scheduler, settle } from "../coordinator/sim";
+
+async function engineWith(limit: number, state: LimitState = createState(), sim = new Scheduler(7)) {
+  const engine = new LimitEngine(
+    state,
+    {
+      now: () => sim.now,
+      random: () => 0.5,
+      setTimer: (callback, ms) => sim.schedule(ms, callback),
+      clearTimer: (handle) => sim.cancel(handle as ReturnType<Scheduler["schedule"]>),
+      save: async () => undefined,
+    },
+    100,
+  );
+  if (engine.state.config === null) {
+    await engine.create({ id: "id", name: "db", limit, active: true, slotDecayPerSecond: 0, activeSlots: 0, deniedSlots: 0 });
+  }
+  return { engine, sim };
+}
+
+function call(ticket: string, requestId: string | null, waitMs: number, kind: "lease" | "increment" = "lease"): AcquireCall {
+  return {
+    ticket,
+    requestId,
+    kind,
+    leaseId: kind === "lease" ? `${ticket}.W10` : null,
+    slots: 1,
+    mode: "concurrency",
+    leaseMs: 60_000,
+    holder: null,
+    waitMs,
+  };
+}
+
+/** Runs the scheduler until `ms` of virtual time have passed. */
+async function pass(sim: Scheduler, ms: number): Promise<void> {
+  const until = sim.now + ms;
+  sim.schedule(ms, () => undefined);
+  while (sim.now < until && (await sim.step())) {
+    // Each step runs one event and its reactions.
+  }
+  await settle();
+}
+
+describe("the durable line", () => {
+  it("keeps a request's place across three polls, ahead of a later arrival", async ({ expect }) => {
+    const { engine, sim } = await engineWith(1);
+    const holder = await engine.acquire(call("holder", null, 0));
+    expect(holder.status).toBe("granted");
+    let first = engine.acquire(call("poll-1", "early", 100));
+    await pass(sim, 150);
+    expect((await first).status).toBe("locked");
+    const later = engine.acquire(call("later", "late", 10_000));
+    for (const poll of ["poll-2", "poll-3", "poll-4"]) {
+      first = engine.acquire(call(poll, "early", 100));
+      await pass(sim, 50);
+      expect(engine.state.queue.map((waiter) => waiter.requestId)).toEqual(["early", "late"]);
+      if (poll !== "poll-4") {
+        await pass(sim, 100);
+        expect((await first).status).toBe("locked");
+      }
+    }
+    await engine.release("holder.W10");
+    const granted = await first;
+    expect(granted.status).toBe("granted");
+    expect(granted.status === "granted" && granted.ticket).toBe("poll-1");
+    expect(engine.state.queue.map((waiter) => waiter.requestId)).toEqual(["late"]);
+    void later;
+  });
+
+  it("drops a place nobody came back for once the grace has passed", async ({ expect }) => {
+    const { engine, sim } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    const gone = engine.acquire(call("gone", "gone", 100));
+    await pass(sim, 150);
+    expect((await gone).status).toBe("locked");
+    expect(engine.state.queue).toHaveLength(1);
+    await pass(sim, GRACE_MS + 10);
+    await engine.tick();
+    expect(engine.state.queue).toHaveLength(0);
+    // Its id is a tombstone now: coming back later is refused, it never jumps in line.
+    expect(await engine.acquire(call("again", "gone", 100))).toEqual({ status: "invalid", code: "request_id_in_use" });
+  });
+
+  it("offers the slot to a head that is away, delivers it when it comes back, and never twice", async ({ expect }) => {
+    const { engine, sim } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    const away = engine.acquire(call("away", "away", 100, "increment"));
+    await pass(sim, 150);
+    expect((await away).status).toBe("locked");
+    await engine.release("holder.W10");
+    const offer = engine.state.tickets.get("away");
+    expect(offer?.offerUntil).not.toBeNull();
+    // Nobody else gets the slot while it is offered...
+    expect((await engine.acquire(call("other", null, 0))).status).toBe("locked");
+    // ...its request comes back for it, on a new call with the same id...
+    const back = await engine.acquire(call("back", "away", 100, "increment"));
+    expect(back.status === "granted" && back.ticket).toBe("away");
+    expect(engine.state.tickets.get("away")?.offerUntil).toBeNull();
+    // ...and a third call with that id is another request: refused.
+    expect((await engine.acquire(call("third", "away", 100, "increment"))).status).toBe("invalid");
+  });
+
+  it("gives an offer back exactly when its request does not come back", async ({ expect }) => {
+    const { engine, sim } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    const away = engine.acquire(call("away", "away", 100, "increment"));
+    await pass(sim, 150);
+    await away;
+    const next = engine.acquire(call("next", null, 60_000));
+    await engine.release("holder.W10");
+    expect(engine.state.leasedSlots).toBe(1);
+    await pass(sim, GRACE_MS + 10);
+    await engine.tick();
+    const served = await next;
+    expect(served.status).toBe("granted");
+    expect(engine.state.tickets.has("away")).toBe(false);
+    expect(engine.state.anonymousSlots + engine.state.leasedSlots).toBe(1);
+  });
+
+  it("keeps the line in order through a reload, each place with a fresh grace", async ({ expect }) => {
+    const { engine, sim } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    void engine.acquire(call("one", "one", 60_000));
+    void engine.acquire(call("two", "two", 60_000));
+    await settle();
+    // A new engine over the same rows: what a restarted or evicted object loads.
+    const { engine: reloaded } = await engineWith(1, structuredClone(engine.state), sim);
+    expect(reloaded.state.queue.map((waiter) => waiter.requestId)).toEqual(["one", "two"]);
+    expect(reloaded.state.tickets.get("one")?.line?.graceUntil).toBe(sim.now + GRACE_MS);
+    const back = reloaded.acquire(call("one-again", "one", 60_000));
+    await reloaded.release("holder.W10");
+    const granted = await back;
+    expect(granted.status === "granted" && granted.ticket).toBe("one");
+  });
+});

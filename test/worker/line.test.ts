@@ -1,0 +1,109 @@
+// Issue 13, over HTTP: a place in line lasts as long as its request keeps coming back with its
+// request_id — across long-polls and across an evicted limit object — and a request that stops
+// coming back loses it after the grace, without holding a slot it will not use beyond that.
+
+import { env, evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { describe, it } from "vitest";
+import { api, controlClock, createLimit, eventually, takeLease, uniqueName } from "../helpers/api";
+
+const GRACE_MS = 10_000;
+
+interface Waiters {
+  waiters: { position: number; slots: number; mode: string; holder: { type: string; id: string } | null; waiting_since: string }[];
+  waiting: number;
+}
+
+async function line(name: string): Promise<Waiters> {
+  return (await api("GET", `/${name}/leases`)).body;
+}
+
+/** One long-poll of request `requestId`. */
+function poll(name: string, requestId: string, waitSeconds: number, holder?: { type: string; id: string }) {
+  return takeLease([name], 1, { request_id: requestId, wait_seconds: waitSeconds, ...(holder ? { holder } : {}) });
+}
+
+describe("a place in line that lasts", () => {
+  it("keeps a waiter's place through three long-poll cycles, ahead of a later arrival", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const holder = await takeLease([name]);
+    expect((await poll(name, "early", 0.1)).status).toBe(423);
+    const later = poll(name, "late", 30);
+    await eventually(async () => (await line(name)).waiting === 2);
+    for (let cycle = 0; cycle < 3; cycle += 1) {
+      expect((await poll(name, "early", 0.1)).status).toBe(423);
+      expect((await line(name)).waiting).toBe(2);
+    }
+    const early = poll(name, "early", 30);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    const granted = await early;
+    expect(granted.status).toBe(200);
+    expect((await line(name)).waiting).toBe(1);
+    await api("POST", "/decrement-with-lease", { lease_id: granted.body.lease_id });
+    expect((await later).status).toBe(200);
+  });
+
+  it("lists who waits, head first", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 2);
+    const holder = await takeLease([name], 2);
+    const first = poll(name, "first", 30, { type: "job", id: "nightly" });
+    await eventually(async () => (await line(name)).waiting === 1);
+    const second = api("POST", "/increment", { names: [name], slots: 2, wait_seconds: 30 });
+    await eventually(async () => (await line(name)).waiting === 2);
+    const { waiters } = await line(name);
+    expect(waiters.map(({ position, slots, mode, holder: who }) => ({ position, slots, mode, who }))).toEqual([
+      { position: 1, slots: 1, mode: "concurrency", who: { type: "job", id: "nightly" } },
+      { position: 2, slots: 2, mode: "concurrency", who: null },
+    ]);
+    expect(Date.parse(waiters[0]?.waiting_since ?? "")).toBeLessThanOrEqual(Date.parse(waiters[1]?.waiting_since ?? ""));
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    const got = await first;
+    await api("POST", "/decrement-with-lease", { lease_id: got.body.lease_id });
+    expect((await second).status).toBe(200);
+  });
+
+  it("drops a waiter that stops coming back: its offer goes to the next after the grace", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const clock = await controlClock(name);
+    const holder = await takeLease([name]);
+    expect((await poll(name, "gone", 0.05)).status).toBe(423);
+    const next = poll(name, "next", 30);
+    await eventually(async () => (await line(name)).waiting === 2);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    // The slot is offered to the head, which is away; nobody else may take it meanwhile.
+    expect((await takeLease([name])).status).toBe(423);
+    await clock.advance(GRACE_MS + 1);
+    await runDurableObjectAlarm(env.LIMITS.getByName(name));
+    const served = await next;
+    expect(served.status).toBe(200);
+    // Coming back after the grace is too late: the request id is spent.
+    expect((await poll(name, "gone", 0)).body.code).toBe("request_id_in_use");
+  });
+
+  it("keeps the line, in order, through an evicted limit object", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const holder = await takeLease([name]);
+    for (const id of ["one", "two", "three"]) {
+      expect((await poll(name, id, 0.05)).status).toBe(423);
+    }
+    await evictDurableObject(env.LIMITS.getByName(name));
+    expect((await line(name)).waiting).toBe(3);
+    // They come back (in another order) and are served in the order they first arrived.
+    const answers = ["three", "one", "two"].map((id) => poll(name, id, 30));
+    await eventually(async () => (await line(name)).waiting === 3);
+    const served: string[] = [];
+    let lease = holder.body.lease_id as string;
+    for (let round = 0; round < 3; round += 1) {
+      await api("POST", "/decrement-with-lease", { lease_id: lease });
+      const index = await Promise.race(answers.map((answer, i) => answer.then(() => i)));
+      const answer = await answers[index];
+      served.push(["three", "one", "two"][index] ?? "?");
+      answers[index] = new Promise(() => undefined);
+      lease = answer?.body.lease_id;
+    }
+    expect(served).toEqual(["one", "two", "three"]);
+  });
+});
