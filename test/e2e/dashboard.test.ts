@@ -300,6 +300,14 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
         expect(widths.length).toBeGreaterThanOrEqual(5);
         expect(Math.max(...widths) - Math.min(...widths)).toBeLessThan(1);
         await limitRow(page, "gpu-pool").getByRole("img", { name: "gpu-pool, last hour: peak 2 of 2 slots" }).waitFor();
+        // The full GPU pool's page lists who waits, head first.
+        await page.goto(`${worker.url}/#limit/gpu-pool`);
+        const waiter = page.locator("#waiters-body tr").filter({ hasText: "eval-9" });
+        await waiter.waitFor();
+        expect(await waiter.locator("td[data-label='Place']").textContent()).toBe("1");
+        expect(await waiter.locator("td[data-label='Mode']").textContent()).toBe("concurrency");
+        await page.goto(`${worker.url}/`);
+        await limitRow(page, "db-pool").getByText("7 / 10", { exact: true }).waitFor();
         if (SCREENSHOT_DIR) {
           await page.screenshot({ path: `${SCREENSHOT_DIR}/dashboard.png`, fullPage: true });
           await page.goto(`${worker.url}/#limit/gpu-pool`);

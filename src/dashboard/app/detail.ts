@@ -76,20 +76,52 @@ function renderHistory(history: LimitHistory | null): void {
   );
 }
 
-function holderCells(lease: LimitLeases["leases"][number], clock: Clock): HTMLTableRowElement {
-  const tr = document.createElement("tr");
+function holderCell(given: LimitLeases["leases"][number]["holder"]): HTMLTableCellElement {
   const holder = cell("td", "Holder");
-  if (lease.holder) {
+  if (given) {
     // One element, so the phone layout's label/value split keeps type and id together.
     const who = document.createElement("span");
     const type = document.createElement("span");
     type.className = "muted";
-    type.textContent = `${lease.holder.type} `;
-    who.append(type, lease.holder.id);
+    type.textContent = `${given.type} `;
+    who.append(type, given.id);
     holder.append(who);
   } else {
     holder.textContent = "(no holder given)";
   }
+  return holder;
+}
+
+type Waiter = NonNullable<LimitLeases["waiters"]>[number];
+
+function waiterCells(waiter: Waiter, clock: Clock): HTMLTableRowElement {
+  const tr = document.createElement("tr");
+  const place = cell("td", "Place", "num");
+  place.textContent = String(waiter.position);
+  const slots = cell("td", "Slots", "num");
+  slots.textContent = String(waiter.slots);
+  const mode = cell("td", "Mode");
+  mode.textContent = waiter.mode === "rate_limit" ? "rate limit" : "concurrency";
+  const since = cell("td", "Waiting since");
+  since.append(timeElement(waiter.waiting_since, "ago", clock));
+  tr.append(place, holderCell(waiter.holder), slots, mode, since);
+  return tr;
+}
+
+function renderWaiters(leases: LimitLeases | null, clock: Clock): void {
+  const waiters = leases?.waiters ?? [];
+  $("waiters-body").replaceChildren(...waiters.map((waiter) => waiterCells(waiter, clock)));
+  $("waiters-table").hidden = waiters.length === 0;
+  $("waiters-note").textContent = !leases
+    ? "Listing waiting requests needs the admin token."
+    : waiters.length === 0
+      ? "Nobody is waiting."
+      : "First come, first served: the request in place 1 gets the next free slots.";
+}
+
+function holderCells(lease: LimitLeases["leases"][number], clock: Clock): HTMLTableRowElement {
+  const tr = document.createElement("tr");
+  const holder = holderCell(lease.holder);
   const slots = cell("td", "Slots", "num");
   slots.textContent = String(lease.slots);
   const acquired = cell("td", "Acquired");
@@ -157,6 +189,8 @@ export function renderDetail(detail: DetailData, clock: Clock, editing: boolean)
     : leases.leases.length === 0
       ? "Nobody holds a lease on this limit."
       : "";
+
+  renderWaiters(leases, clock);
 
   $("toggle-button").textContent = record.active ? "Disable" : "Enable";
   // The form shows the stored settings until someone starts editing it.
