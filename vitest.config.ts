@@ -1,5 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+// The Worker inlines the dashboard's bundle (src/dashboard/generated/, git-ignored): build it from
+// the current sources before any test, as wrangler's [build] does before `dev` and `deploy`.
+execFileSync(process.execPath, ["scripts/build-dashboard.mjs"], { stdio: "ignore" });
 
 export default defineConfig({
   test: {

@@ -18,6 +18,9 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outdirFlag = process.argv.indexOf("--outdir");
 const outDir = resolve(root, outdirFlag === -1 ? "dist" : (process.argv[outdirFlag + 1] ?? "dist"));
 
+// The dashboard's bundle first: the Worker (and its type-check) imports it.
+execFileSync(process.execPath, [join(root, "scripts/build-dashboard.mjs")], { cwd: root, stdio: "inherit" });
+
 rmSync(outDir, { recursive: true, force: true });
 // `typescript/bin/tsc` is not in the package's `exports`: find it next to its package.json.
 const tsc = join(dirname(createRequire(join(root, "package.json")).resolve("typescript/package.json")), "bin", "tsc");

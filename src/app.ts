@@ -12,6 +12,7 @@ import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
 import { openApiDocument } from "./routes/openapi-document";
+import { observeRoutes } from "./routes/observe";
 import { slotRoutes } from "./routes/slots";
 
 /** Renders a GclError; 423 answers carry `Retry-After` as decimal seconds (Prefect parses floats). */
@@ -53,6 +54,7 @@ export function createApp(): App {
   dashboardRoutes(app);
   prefectRoutes(app);
   slotRoutes(app);
+  observeRoutes(app); // issue 14: history and /metrics
   limitRoutes(app);
 
   app.notFound((c) => {

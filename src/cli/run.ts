@@ -12,9 +12,11 @@ import { commandAfterDashes, decayRate, leaseSeconds, limitName, limitNames, occ
 import { type ConnectionOptions, Context, DEFAULT_URL } from "./context";
 import { EXIT, explain, RATE_LIMIT, type Subject } from "./errors";
 import { hasColors, styleFor } from "./format";
+import { type HistoryOptions, showHistory } from "./history";
 import { rateLimit, runHolding, type RateLimitOptions, type RunOptions } from "./hold";
 import type { CliIo } from "./io";
 import { packageVersion } from "./version";
+import { intervalSeconds, top, type TopOptions } from "./top";
 
 interface JsonFlags {
   json?: boolean;
@@ -178,6 +180,19 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   withJson(
     subcommand("leases").description("show who holds a limit's slots, and how many wait").argument("<name>", "the limit's name or id", limitName),
   ).action(async (name: string, flags: JsonFlags) => execute([name], (context) => showLeases(context, name, { json: wantsJson(flags) })));
+
+  // observe(#14): history and a live view.
+  withJson(subcommand("history").description("a limit's last hour (or day): saturation, refusals, waits").argument("<name>", "the limit's name or id", limitName))
+    .addOption(new Option("--resolution <width>", "10s buckets for the last hour, 1m for the last day").choices(["10s", "1m"]).default("10s"))
+    .option("--all", "show idle buckets too")
+    .action(async (name: string, flags: JsonFlags & HistoryOptions) =>
+      execute([name], (context) => showHistory(context, name, { ...flags, json: wantsJson(flags) })),
+    );
+
+  withJson(subcommand("top").description("live view of every limit: utilization, waiting, grants/s (admin token)"))
+    .option("--interval <seconds>", "seconds between frames (0.2-3600)", intervalSeconds, 2)
+    .option("--once", "print one frame (after two samples --interval apart) and exit")
+    .action(async (flags: JsonFlags & TopOptions) => execute([], (context) => top(context, { ...flags, json: wantsJson(flags) })));
 
   subcommand("run")
     .description("hold slots while COMMAND runs, and exit with its exit code")

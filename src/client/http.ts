@@ -33,7 +33,7 @@ export class HttpTransport extends Transport {
   async once(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const url = this.options.url + API_PREFIX + path;
+    const url = this.options.url + (options.fromRoot ? "" : API_PREFIX) + path;
     const timeoutMs = this.options.requestTimeoutMs + (options.extraTimeoutMs ?? 0);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);

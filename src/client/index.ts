@@ -25,6 +25,14 @@ export {
 export type { Slots } from "./slots";
 export { GclError, isErrorCode, STATUS_BY_CODE, type ErrorBody, type ErrorCode, type FieldError } from "../protocol/errors";
 export type {
+  DurationSummary,
+  HistoryBucket,
+  HistoryResolution,
+  LimitHistory,
+  LimitSnapshot,
+  MetricsSnapshot,
+} from "../protocol/observe";
+export type {
   CreateLimitBody,
   FilterBody,
   LeasedLimit,

@@ -9,6 +9,7 @@ import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
 import { type HttpAnswer, refusalOf, toGclError, type Transport, unreachable, UnreachableError } from "./http";
 import { got } from "./validate";
+import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
 /** Per-call options of the administration calls. */
 export interface AdminCallOptions {
@@ -44,16 +45,22 @@ export interface LimitsApi {
   disable(idOrName: string, options?: AdminCallOptions): Promise<void>;
   /** Who holds the limit's slots, and how many requests wait. Needs the admin token. */
   leases(idOrName: string, options?: AdminCallOptions): Promise<LimitLeases>;
+  /** observe(#14): the limit's history, every bucket of the last hour (`10s`) or day (`1m`). */
+  history(idOrName: string, options?: AdminCallOptions & { resolution?: HistoryResolution }): Promise<LimitHistory>;
+  /** observe(#14): every limit's levels and lifetime counters (`GET /metrics?format=json`). Admin token. */
+  metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
 /** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
 type Refusal = (answer: HttpAnswer) => GclError | undefined;
 
+type CallOptions = AdminCallOptions & { fromRoot?: boolean };
+
 export function createLimitsApi(http: Transport): LimitsApi {
-  async function call(method: string, path: string, body: unknown, options: AdminCallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
+  async function call(method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
     let answer: HttpAnswer;
     try {
-      answer = await http.send(method, path, { body, signal: options.signal });
+      answer = await http.send(method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false });
     } catch (error) {
       throw error instanceof UnreachableError ? unreachable(error) : error;
     }
@@ -64,7 +71,7 @@ export function createLimitsApi(http: Transport): LimitsApi {
   }
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
-  async function read<T>(method: string, path: string, body: unknown, options?: AdminCallOptions, refusal?: Refusal): Promise<T> {
+  async function read<T>(method: string, path: string, body: unknown, options?: CallOptions, refusal?: Refusal): Promise<T> {
     const answer = await call(method, path, body, options, refusal);
     if (typeof answer.body !== "object" || answer.body === null) {
       throw new GclError("internal", `unexpected answer to ${method} ${path}: ${got(answer.body)}`);
@@ -120,6 +127,10 @@ export function createLimitsApi(http: Transport): LimitsApi {
     enable: async (idOrName, options) => update(idOrName, { active: true }, options),
     disable: async (idOrName, options) => update(idOrName, { active: false }, options),
     leases: async (idOrName, options) => read<LimitLeases>("GET", `${limitPath(idOrName)}/leases`, undefined, options),
+    history: async (idOrName, options = {}) =>
+      read<LimitHistory>("GET", `${limitPath(idOrName)}/history?resolution=${options.resolution ?? "10s"}`, undefined, options),
+    metrics: async (options = {}) =>
+      read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, { ...options, fromRoot: true }),
   };
 }
 

@@ -27,6 +27,8 @@ export interface RequestOptions {
   extraTimeoutMs?: number;
   /** No retry may start after this time (epoch ms). @default Infinity */
   deadline?: number;
+  /** `path` is from the Worker's root (`/metrics`), not under the API prefix (HTTP only). */
+  fromRoot?: boolean;
 }
 
 /** The service could not be reached, or did not answer in time, on every attempt. */

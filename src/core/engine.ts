@@ -12,6 +12,7 @@
  * its request comes back for it.
  */
 
+import type { LimitObserver } from "./history"; // observe(#14)
 import { checkAdmission, headFitsAt, refuse, requestIdTaken } from "./admission";
 import {
   type AcquireCall,
@@ -30,6 +31,7 @@ import {
   grant,
   grantFromLine,
   PENDING_MARGIN_MS,
+  leaseNamed,
   release,
   renew,
   reserve,
@@ -52,6 +54,8 @@ export interface EngineHost {
   clearTimer(handle: unknown): void;
   /** Persists what `state.dirty` names and keeps the alarm; the end of every operation. */
   save(state: LimitState): Promise<void>;
+  /** observe(#14): history and events of what happens here. */
+  observer?: LimitObserver;
 }
 
 /** A call waiting on a ticket in line. */
@@ -151,15 +155,18 @@ export class LimitEngine {
     }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
+      this.#host.observer?.granted(call.slots, 0, call.ticket, now); // observe(#14): granted at once
       return this.#finish(this.#grantNow(call, intent, now));
     }
     if (admission.status !== "full") {
       return this.#finish(admission);
     }
     if (call.waitMs <= 0) {
+      this.#host.observer?.refused(now, false); // observe(#14)
       return this.#finish(refuse(state, call.slots, now, this.#host.random));
     }
     if (state.queue.length >= this.maxWaiters) {
+      this.#host.observer?.refused(now, false); // observe(#14)
       const { retryAfterSeconds } = refuse(state, call.slots, now, this.#host.random);
       return this.#finish({ status: "queue_full", retryAfterSeconds });
     }
@@ -257,6 +264,9 @@ export class LimitEngine {
       } else {
         leaveLine(this.state, id, now + TOMBSTONE_MS);
       }
+      if (attachment) {
+        this.#host.observer?.refused(now, true); // observe(#14): a 423 at the end of the wait
+      }
       attachment?.resolve(refuse(this.state, ticket.slots, now, this.#host.random));
     }
     // The head may have been what held the others back.
@@ -270,6 +280,9 @@ export class LimitEngine {
   async withdraw(ticket: string): Promise<boolean> {
     const now = this.#begin();
     const held = this.#withdraw(this.#aliases.get(ticket) ?? ticket, now);
+    if (held) {
+      this.#host.observer?.cancelled(now); // observe(#14)
+    }
     // A call of this request still on its way (another stub) must not take anything when it lands.
     putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
     return this.#finish(held);
@@ -287,7 +300,9 @@ export class LimitEngine {
       this.#letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
       detach(this.state, id, now + GRACE_MS);
     } else {
-      this.#withdraw(id, now);
+      if (this.#withdraw(id, now)) {
+        this.#host.observer?.cancelled(now); // observe(#14)
+      }
       putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
     }
     await this.#finish(undefined);
@@ -301,6 +316,9 @@ export class LimitEngine {
     const now = this.#begin();
     const ticket = this.state.requestIds.get(requestId);
     const held = ticket !== undefined && this.#withdraw(ticket, now);
+    if (held) {
+      this.#host.observer?.cancelled(now); // observe(#14)
+    }
     putTombstone(this.state, requestId, now + TOMBSTONE_MS);
     return this.#finish(held);
   }
@@ -315,7 +333,12 @@ export class LimitEngine {
 
   async release(leaseId: string): Promise<boolean> {
     const now = this.#begin();
-    return this.#finish(release(this.state, leaseId, now));
+    const lease = leaseNamed(this.state, leaseId); // observe(#14)
+    const released = release(this.state, leaseId, now);
+    if (released && lease) {
+      this.#host.observer?.released(lease.slots, now - lease.acquiredAt, lease.id, now); // observe(#14): key = ticket id
+    }
+    return this.#finish(released);
   }
 
   async renew(leaseId: string, leaseMs: number): Promise<boolean> {
@@ -337,6 +360,7 @@ export class LimitEngine {
     const created = this.state.config === null;
     if (created) {
       createLimit(this.state, input, now);
+      this.#host.observer?.lifecycle("created", now); // observe(#14)
     }
     const config = this.state.config as LimitConfig;
     const record = limitRecord(this.state, now) as LimitRecordOf;
@@ -355,6 +379,7 @@ export class LimitEngine {
       return this.#finish(false);
     }
     updateLimit(this.state, patch, now);
+    this.#host.observer?.lifecycle("updated", now); // observe(#14)
     return this.#finish(true);
   }
 
@@ -365,6 +390,7 @@ export class LimitEngine {
     if (config === null) {
       return this.#finish(null);
     }
+    this.#host.observer?.lifecycle("deleted", now); // observe(#14): before the settings go
     deleteLimit(this.state, now);
     return this.#finish({ id: config.id, generation: config.generation ?? 0 });
   }
@@ -389,7 +415,10 @@ export class LimitEngine {
   /** The start of every operation: reads the clock once and expires what is due. */
   #begin(): number {
     const now = this.#host.now();
-    expire(this.state, now);
+    const expired = expire(this.state, now);
+    if (expired.length > 0) {
+      this.#host.observer?.expired(expired.length, now); // observe(#14): lost holders
+    }
     return now;
   }
 
@@ -413,8 +442,12 @@ export class LimitEngine {
         continue;
       }
       const graceUntil = state.tickets.get(waiter.id)?.line?.graceUntil ?? now + GRACE_MS;
+      const joinedAt = state.tickets.get(waiter.id)?.acquiredAt ?? now; // observe(#14): when it joined the line
       dequeue(state, waiter.id);
       const granted = grantFromLine(state, waiter.id, attachment ? null : graceUntil, now);
+      if (granted) {
+        this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now); // observe(#14)
+      }
       if (granted && attachment) {
         attachment.resolve(grantedOutcome(granted, this.#minimal()));
       }

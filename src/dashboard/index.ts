@@ -1,18 +1,32 @@
 /**
- * The dashboard route: `GET /` serves one self-contained HTML page (`page.html`, inline CSS and
- * vanilla JS) that shows every limit, its occupancy and its holders live by polling the API. The
- * page itself needs no auth: it holds no data, and asks the API with the token the user gives it.
+ * The dashboard route: `GET /` serves one self-contained HTML page: `page.html` (markup and
+ * inline CSS) with the bundled script of `app/` (built by scripts/build-dashboard.mjs into
+ * `generated/bundle.ts`) inlined into its one module element. The page needs no auth: it holds no
+ * data, and asks the API with the token the user gives it.
  */
 
 import type { App } from "../routes/define";
-import page from "./page.html";
+import { DASHBOARD_SCRIPT } from "./generated/bundle";
+import template from "./page.html";
+
+const SCRIPT_SLOT = '<script type="module"></script>';
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return btoa(String.fromCharCode(...new Uint8Array(digest)));
 }
 
-/** The text of the page's only `<tag …>…</tag>` element; the page is ours, so a miss is a bug. */
+/** The page with its script in place; the template is ours, so a missing slot is a bug. */
+function buildPage(): string {
+  if (!template.includes(SCRIPT_SLOT)) {
+    throw new Error("dashboard page has no empty module script element to fill");
+  }
+  return template.replace(SCRIPT_SLOT, () => `<script type="module">${DASHBOARD_SCRIPT}</script>`);
+}
+
+const page = buildPage();
+
+/** The text of the page's only `<tag …>…</tag>` element. */
 function inlineBlock(tag: "script" | "style"): string {
   const match = page.match(new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`));
   if (match?.[1] === undefined) {

@@ -16,6 +16,10 @@ import {
 } from "../core/engine";
 import type { LimitSettings } from "../core/settings";
 import type { LimitState } from "../core/state";
+import { heldSlots } from "../core/decay"; // observe(#14)
+import { EventOutbox, sinksOf } from "../events/outbox"; // observe(#14)
+import type { HistoryResolution, LimitHistory } from "../protocol/observe"; // observe(#14)
+import { HistoryStore, historyView, type LimitMetrics, metricsView } from "./history-store"; // observe(#14)
 import { nextDueAt } from "../core/tickets";
 import { MAX_WAITERS } from "../protocol/constants";
 import type { LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
@@ -31,10 +35,17 @@ export class LimitObject extends DurableObject<Env> {
   readonly #store: LimitStore;
   readonly #engine: LimitEngine;
   #alarmAt: number | null = null;
+  readonly #history: HistoryStore; // observe(#14)
+  /** observe(#14): Prefect events to the sinks in wrangler.toml (public so tests can fake sinks). */
+  readonly events: EventOutbox;
+  #historyTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new LimitStore(ctx.storage);
+    this.#history = new HistoryStore(ctx.storage); // observe(#14)
+    this.#history.flushSoon = () => this.#flushHistorySoon();
+    this.events = new EventOutbox(sinksOf(env), (promise) => ctx.waitUntil(promise));
     this.#engine = new LimitEngine(
       this.#store.load(),
       {
@@ -43,6 +54,7 @@ export class LimitObject extends DurableObject<Env> {
         setTimer: (callback, ms) => setTimeout(callback, ms),
         clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
         save: (state) => this.#save(state),
+        observer: this.#observer(), // observe(#14)
       },
       MAX_WAITERS,
     );
@@ -121,6 +133,56 @@ export class LimitObject extends DurableObject<Env> {
     return this.#engine.leases();
   }
 
+  // ── observe(#14): history, metrics and events ──
+
+  async history(resolution: HistoryResolution): Promise<LimitHistory | null> {
+    this.#history.forceNext();
+    const record = await this.#engine.describe();
+    return record ? historyView(this.#history, record.name, resolution, this.now()) : null;
+  }
+
+  /** Everything `GET /metrics` shows of this limit, in one call; `peaks` adds the last hour's per minute. */
+  async metrics(peaks = false): Promise<LimitMetrics | null> {
+    this.#history.forceNext();
+    const record = await this.#engine.describe();
+    return record ? metricsView(this.#history, record, this.#engine.state.queue.length, peaks, this.now()) : null;
+  }
+
+  /** What the engine reports goes to the history and, when a sink is bound, out as events. */
+  #observer() {
+    const config = () => this.#engine.state.config;
+    const record = this.#history.record;
+    const events = this.events;
+    return {
+      granted: (slots: number, waitMs: number, key: string, now: number) => {
+        record.granted(slots, waitMs, now);
+        events.acquired(config(), slots, key, now);
+      },
+      refused: (now: number, timedOut: boolean) => record.refused(now, timedOut),
+      cancelled: (now: number) => record.cancelled(now),
+      expired: (count: number, now: number) => record.expired(count, now),
+      released: (slots: number, holdMs: number, key: string, now: number) => {
+        record.released(holdMs, now);
+        events.released(config(), slots, key, now);
+      },
+      lifecycle: (kind: "created" | "updated" | "deleted", now: number) => {
+        events.lifecycle(kind, config(), now);
+        if (kind === "deleted") {
+          this.#history.clear();
+        }
+      },
+    };
+  }
+
+  /** Writes held-back history in a second if no call does it first (off the hot path). */
+  #flushHistorySoon(): void {
+    this.#historyTimer ??= setTimeout(() => {
+      this.#historyTimer = null;
+      this.#history.forceNext();
+      void this.#engine.tick();
+    }, 1_000);
+  }
+
   override async alarm(): Promise<void> {
     this.#alarmAt = null;
     await this.#engine.tick();
@@ -128,7 +190,11 @@ export class LimitObject extends DurableObject<Env> {
 
   /** Persists what changed, and keeps the alarm at the next moment something is due. */
   async #save(state: LimitState): Promise<void> {
-    this.#store.persist(state);
+    // observe(#14): history rows ride in the same transaction; events go out after it.
+    const now = this.now();
+    const levels = { active: heldSlots(state, now), waiting: state.queue.length, limit: state.config?.limit ?? 0 };
+    this.#store.persist(state, this.#history.pendingWrite(levels, now));
+    this.events.flush();
     const wanted = nextDueAt(state);
     if (wanted !== null && (this.#alarmAt === null || wanted + 1 < this.#alarmAt)) {
       // A row is due only once `now > at`, so the alarm fires one millisecond after.

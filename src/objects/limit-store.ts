@@ -135,13 +135,14 @@ export class LimitStore {
   }
 
   /** Writes what `state.dirty` names, in one transaction, and clears it. */
-  persist(state: LimitState): void {
+  persist(state: LimitState, alsoWrite?: () => void): void {
     const { dirty } = state;
-    if (!dirty.counters && dirty.tickets.size === 0 && dirty.tombstones.size === 0) {
+    if (!dirty.counters && dirty.tickets.size === 0 && dirty.tombstones.size === 0 && alsoWrite === undefined) {
       return;
     }
     const sql = this.#storage.sql;
     this.#storage.transactionSync(() => {
+      alsoWrite?.(); // observe(#14): history rows, in the same transaction
       if (!this.#schemaReady) {
         sql.exec(SCHEMA);
         sql.exec("DROP TABLE IF EXISTS leases");

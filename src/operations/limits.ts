@@ -22,7 +22,7 @@ function catalog(env: Env) {
 }
 
 /** The limit name an id or a name means, or a 404. */
-async function resolveName(env: Env, idOrName: string): Promise<string> {
+export async function resolveName(env: Env, idOrName: string): Promise<string> {
   if (!UUID_PATTERN.test(idOrName)) {
     return idOrName;
   }

@@ -231,6 +231,63 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await page.getByText("There is no limit of this name").waitFor();
     });
 
+    it("charts a limit's last hour, live: utilization, waiting, grants vs refusals, wait time", async ({ expect }) => {
+      const name = unique("charted");
+      expect((await call(worker, "POST", "/", { name, limit: 1 })).status).toBe(201);
+      await takeLease(worker, name, 1, { type: "job", id: "hog" });
+      expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      // History is read every 5 s, on top of the 1.5 s poll: a wider liveness bound on a busy machine.
+      page.setDefaultTimeout(2 * SHOWS_WITHIN_MS);
+      await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
+      const panel = page.getByRole("region", { name: "Last hour" });
+      await panel.getByText(`Limit '${name}', last hour: saturated in 1 of 360 10 s buckets`).waitFor();
+      await panel.getByText("1 grants, 1 refusals (0 after waiting)").waitFor();
+      await panel.getByRole("img", { name: /^Utilization, last hour: peak 100%, saturated in 1 of 360 buckets/ }).waitFor();
+      await panel.getByRole("img", { name: /^Waiting requests, last hour: at most 0 at once/ }).waitFor();
+      await panel.getByRole("img", { name: /^Wait time, last hour: worst p95 \d+ ms/ }).waitFor();
+      const traffic = panel.getByRole("img", { name: /^Grants and refusals, last hour/ });
+      expect(await traffic.getAttribute("aria-label")).toBe("Grants and refusals, last hour: 1 granted, 1 refused");
+      // Live: a refusal made now shows up without a reload.
+      await page.evaluate("window.sameDocument = true");
+      expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      await panel.getByRole("img", { name: "Grants and refusals, last hour: 1 granted, 2 refused" }).waitFor();
+      expect(await page.evaluate("window.sameDocument")).toBe(true);
+      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+    });
+
+    it("counts refusals over the last hour instead of a decaying gauge, with a sparkline per limit", async ({ expect }) => {
+      const name = unique("refused");
+      expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
+      await takeLease(worker, name, 2, { type: "job", id: "full" });
+      for (let i = 0; i < 3; i++) {
+        expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      }
+      await page.goto(`${worker.url}/`);
+      const row = limitRow(page, name);
+      const refused = row.locator("td[data-label='Refused (1 h)']");
+      await refused.getByText("3", { exact: true }).waitFor();
+      // A decaying gauge would read 0 a few seconds later; a count over the hour does not.
+      const polledAt = await page.locator("#live").textContent();
+      await waitFor(async () => (await page.locator("#live").textContent()) !== polledAt, "another poll");
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(await refused.textContent()).toBe("3");
+      expect(await refused.getAttribute("title")).toBe("3 refused and 1 granted in the last hour");
+      await row.getByRole("img", { name: `${name}, last hour: peak 2 of 2 slots` }).waitFor();
+      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+    });
+
+    it("shows — for an occupancy never measured, and the measured one once a slot is released", async ({ expect }) => {
+      const name = unique("fresh");
+      expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
+      await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
+      const occupancy = page.locator("#detail-settings dt").filter({ hasText: "Average occupancy" }).locator("+ dd");
+      await occupancy.getByText("— (no slot released yet)").waitFor();
+      const lease = await takeLease(worker, name, 1, { type: "job", id: "short" });
+      await call(worker, "POST", "/decrement-with-lease", { lease_id: lease });
+      await expect.poll(() => occupancy.textContent(), { timeout: SHOWS_WITHIN_MS }).toMatch(/^\d+(\.\d)? s$/);
+      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+    });
+
     it("fits a phone-width screen without sideways scrolling", async ({ expect }) => {
       const seeded = await seedShowcase(worker);
       try {
@@ -238,8 +295,26 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
         await page.goto(`${worker.url}/`);
         await limitRow(page, "gpu-pool").locator("td[data-label='Waiting']").getByText("1", { exact: true }).waitFor();
         await limitRow(page, "db-pool").getByText("7 / 10", { exact: true }).waitFor();
+        // Every row's bar is as wide as the others, whatever its count reads.
+        const widths = await page.locator("#limits-body .bar").evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width));
+        expect(widths.length).toBeGreaterThanOrEqual(5);
+        expect(Math.max(...widths) - Math.min(...widths)).toBeLessThan(1);
+        await limitRow(page, "gpu-pool").getByRole("img", { name: "gpu-pool, last hour: peak 2 of 2 slots" }).waitFor();
+        // The full GPU pool's page lists who waits, head first.
+        await page.goto(`${worker.url}/#limit/gpu-pool`);
+        const waiter = page.locator("#waiters-body tr").filter({ hasText: "eval-9" });
+        await waiter.waitFor();
+        expect(await waiter.locator("td[data-label='Place']").textContent()).toBe("1");
+        expect(await waiter.locator("td[data-label='Mode']").textContent()).toBe("concurrency");
+        await page.goto(`${worker.url}/`);
+        await limitRow(page, "db-pool").getByText("7 / 10", { exact: true }).waitFor();
         if (SCREENSHOT_DIR) {
           await page.screenshot({ path: `${SCREENSHOT_DIR}/dashboard.png`, fullPage: true });
+          await page.goto(`${worker.url}/#limit/gpu-pool`);
+          await page.getByRole("img", { name: /^Utilization, last hour: peak 100%/ }).waitFor();
+          await page.screenshot({ path: `${SCREENSHOT_DIR}/dashboard-limit.png`, fullPage: true });
+          await page.goto(`${worker.url}/`);
+          await limitRow(page, "db-pool").getByText("7 / 10", { exact: true }).waitFor();
         }
 
         await page.setViewportSize({ width: 390, height: 844 });
@@ -283,6 +358,11 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await page.goto(`${worker.url}/`);
       const prompt = page.getByRole("region", { name: "API token" });
       await prompt.getByText("missing bearer token").waitFor();
+      // Signed out, the page says so and shows nothing it cannot vouch for.
+      await prompt.getByText("Signed out: this Worker needs a token to show its limits.").waitFor();
+      expect(await page.locator("#session-note").textContent()).toBe("Signed out");
+      expect(await page.locator("#live").textContent()).toBe("Signed out: needs a token");
+      expect(await page.locator("#list-view").isHidden()).toBe(true);
 
       await signIn("not-the-token");
       await prompt.getByText("invalid bearer token").waitFor();
@@ -290,6 +370,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await signIn(ADMIN);
       await limitRow(page, name).waitFor();
       expect(await prompt.isHidden()).toBe(true);
+      expect(await page.locator("#list-view").isVisible()).toBe(true);
       expect(await page.locator("#session-note").textContent()).toBe("Token set");
 
       await page.reload();
@@ -338,6 +419,10 @@ async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<v
   await takeLease(worker, "db-pool", 1, { type: "worker", id: "edge-fra-03" });
   await takeLease(worker, "gpu-pool", 2, { type: "flow_run", id: "train-resnet-41" });
   await takeLease(worker, "search-index", 1, { type: "job", id: "crawler" });
+  // Two callers turned away from the full GPU pool: the charts show them as refusals.
+  for (let i = 0; i < 2; i++) {
+    await call(worker, "POST", "/increment-with-lease", { names: ["gpu-pool"], slots: 1 });
+  }
   const rate = await call(worker, "POST", "/increment", { names: ["openai-api"], slots: 23, mode: "rate_limit" });
   if (rate.status !== 200) {
     throw new Error(`seeding openai-api failed: ${rate.status}`);

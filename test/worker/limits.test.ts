@@ -236,6 +236,7 @@ describe("everything else", () => {
         "POST /leases/{lease_id}/renew",
         "GET /{id_or_name}/leases",
         "GET /healthz",
+        "GET /{id_or_name}/history",
       ].sort(),
     );
   });
