@@ -45,9 +45,9 @@ export interface LimitsApi {
   disable(idOrName: string, options?: AdminCallOptions): Promise<void>;
   /** Who holds the limit's slots, and how many requests wait. Needs the admin token. */
   leases(idOrName: string, options?: AdminCallOptions): Promise<LimitLeases>;
-  /** observe(#14): the limit's history, every bucket of the last hour (`10s`) or day (`1m`). */
+  /** The limit's history, every bucket of the last hour (`10s`) or day (`1m`). */
   history(idOrName: string, options?: AdminCallOptions & { resolution?: HistoryResolution }): Promise<LimitHistory>;
-  /** observe(#14): every limit's levels and lifetime counters (`GET /metrics?format=json`). Admin token. */
+  /** Every limit's levels and lifetime counters (`GET /metrics?format=json`). Admin token. */
   metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
