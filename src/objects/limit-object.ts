@@ -190,7 +190,7 @@ export class LimitObject extends DurableObject<Env> {
 
   /** Persists what changed, and keeps the alarm at the next moment something is due. */
   async #save(state: LimitState): Promise<void> {
-   
+    // History rows ride in the same transaction; events go out after it.
     const now = this.now();
     const levels = { active: heldSlots(state, now), waiting: state.queue.length, limit: state.config?.limit ?? 0 };
     this.#store.persist(state, this.#history.pendingWrite(levels, now));
