@@ -24,7 +24,7 @@ import {
   grantedOutcome,
 } from "./outcomes";
 import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, readyHead, recoverLine } from "./queue";
-import { createLimit, deleteLimit, type LimitSettings, updateLimit } from "./settings";
+import { createLimit, deleteLimit, type LimitCreate, type LimitSettings, updateLimit } from "./settings";
 import { type LimitConfig, type LimitState, putTicket, putTombstone, type Ticket } from "./state";
 import {
   commitReservation,
@@ -278,7 +278,7 @@ export class LimitEngine {
   // ── Administration ──
 
   /** Creates the limit, unless one of this name exists: then says which. */
-  async create(input: { id: string; name: string } & LimitSettings): Promise<CreateOutcome> {
+  async create(input: LimitCreate): Promise<CreateOutcome> {
     const now = this.#begin();
     const created = this.state.config === null;
     if (created) {

@@ -14,7 +14,7 @@ import {
   type CreateOutcome,
   LimitEngine,
 } from "../core/engine";
-import type { LimitSettings } from "../core/settings";
+import type { LimitCreate, LimitSettings } from "../core/settings";
 import type { LimitState } from "../core/state";
 import { heldSlots } from "../core/decay";
 import { EventOutbox, sinksOf } from "../events/outbox";
@@ -113,7 +113,7 @@ export class LimitObject extends DurableObject<Env> {
     return this.#engine.decrement(slots, occupancySeconds);
   }
 
-  create(input: { id: string; name: string } & LimitSettings): Promise<CreateOutcome> {
+  create(input: LimitCreate): Promise<CreateOutcome> {
     return this.#engine.create(input);
   }
 
