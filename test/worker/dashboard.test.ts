@@ -53,3 +53,15 @@ describe("GET /", () => {
     expect(await response.json()).toMatchObject({ code: "route_not_found" });
   });
 });
+
+describe("GET / with Accept-Encoding: gzip", () => {
+  it("sends the page as built, gzipped, and the same page to a client without gzip", async ({ expect }) => {
+    const zipped = await exports.default.fetch("http://gcl.test/", { headers: { "Accept-Encoding": "gzip, br" } });
+    expect(zipped.headers.get("content-encoding")).toBe("gzip");
+    expect(zipped.headers.get("vary")).toBe("Accept-Encoding");
+    const plain = await exports.default.fetch("http://gcl.test/");
+    expect(plain.headers.get("content-encoding")).toBeNull();
+    // The runtime inflates a gzip body for whoever reads it in-process, as a browser does.
+    expect(await zipped.text()).toBe(await plain.text());
+  });
+});
