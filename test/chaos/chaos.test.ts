@@ -11,23 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
 import { createClient, LeaseLostError } from "../../src/client";
+import { call, type Interval, maxOverlap, sleep } from "../helpers/chaos";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
-const API_PATH = "/api/v2/concurrency_limits";
 const LIMITS = { "chaos-a": 4, "chaos-b": 3 } as const;
 type LimitName = keyof typeof LIMITS;
 const NAME_SETS: LimitName[][] = [["chaos-a"], ["chaos-b"], ["chaos-a", "chaos-b"]];
 const LOAD_LEASE_SECONDS = 3;
 const CLIENTS = 12;
 
-/** One holding as the client saw it: from the grant's arrival to the first release attempt. */
-interface Interval {
-  names: LimitName[];
-  start: number;
-  end: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const state = mkdtempSync(join(tmpdir(), "gcl-chaos-"));
 let worker: WorkerProcess | undefined;
 afterAll(async () => {
@@ -37,35 +29,6 @@ afterAll(async () => {
 
 /** Resolves at epoch time `at`. */
 const until = (at: number) => sleep(Math.max(0, at - Date.now()));
-
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(base + API_PATH + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-/** The most holders any limit had at once, over intervals from every client. */
-function maxOverlap(intervals: Interval[], name: LimitName): number {
-  const edges = intervals
-    .filter((interval) => interval.names.includes(name))
-    .flatMap((interval) => [
-      { at: interval.start, delta: 1 },
-      { at: interval.end, delta: -1 },
-    ])
-    // Ends before starts at the same instant: a hand-off is not an overlap.
-    .sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let holders = 0;
-  let max = 0;
-  for (const edge of edges) {
-    holders += edge.delta;
-    max = Math.max(max, holders);
-  }
-  return max;
-}
 
 describe("a Worker killed mid-load and restarted on the same state", () => {
   it("never over-admits, keeps live leases, reclaims dead ones and ends with every slot free", async ({ expect }) => {

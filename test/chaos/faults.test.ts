@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
+import { call, type Interval, maxOverlap, sleep } from "../helpers/chaos";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
-const API_PATH = "/api/v2/concurrency_limits";
 const LIMITS = { "fault-a": 2, "fault-b": 3, "fault-c": 2 } as const;
 type LimitName = keyof typeof LIMITS;
 const NAME_SETS: LimitName[][] = [
@@ -25,46 +25,12 @@ const LEASE_SECONDS = 3;
 const CLIENTS = 8;
 const LOAD_MS = 4_000;
 
-interface Interval {
-  names: LimitName[];
-  start: number;
-  end: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const state = mkdtempSync(join(tmpdir(), "gcl-faults-"));
 let worker: WorkerProcess | undefined;
 afterAll(async () => {
   await worker?.stop();
   rmSync(state, { recursive: true, force: true });
 });
-
-async function call(base: string, method: string, path: string, body?: unknown) {
-  const response = await fetch(base + API_PATH + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
-function maxOverlap(intervals: Interval[], name: LimitName): number {
-  const edges = intervals
-    .filter((interval) => interval.names.includes(name))
-    .flatMap((interval) => [
-      { at: interval.start, delta: 1 },
-      { at: interval.end, delta: -1 },
-    ])
-    .sort((a, b) => a.at - b.at || a.delta - b.delta);
-  let holders = 0;
-  let max = 0;
-  for (const edge of edges) {
-    holders += edge.delta;
-    max = Math.max(max, holders);
-  }
-  return max;
-}
 
 describe("multi-name requests while calls to limit objects fail at random", () => {
   it("answers the truth, never over-admits and leaves nothing held", async ({ expect }) => {

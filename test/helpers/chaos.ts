@@ -1,0 +1,46 @@
+/**
+ * What the chaos suites share: raw HTTP calls to a Worker under `wrangler dev`, and the external
+ * over-admission check over every holder's recorded interval. Node only; loopback only.
+ */
+
+const API_PATH = "/api/v2/concurrency_limits";
+
+/** One holding as its client saw it: from the grant's arrival to the first release attempt. */
+export interface Interval {
+  names: readonly string[];
+  start: number;
+  end: number;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One API call; the body parsed as JSON (null when empty). Throws when the Worker is down. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field; a wrong read fails the test
+export async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(base + API_PATH + path, {
+    method,
+    headers: { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The most holders limit `name` had at once, over intervals from every client. */
+export function maxOverlap(intervals: readonly Interval[], name: string): number {
+  const edges = intervals
+    .filter((interval) => interval.names.includes(name))
+    .flatMap((interval) => [
+      { at: interval.start, delta: 1 },
+      { at: interval.end, delta: -1 },
+    ])
+    // Ends before starts at the same instant: a hand-off is not an overlap.
+    .sort((a, b) => a.at - b.at || a.delta - b.delta);
+  let holders = 0;
+  let max = 0;
+  for (const edge of edges) {
+    holders += edge.delta;
+    max = Math.max(max, holders);
+  }
+  return max;
+}
