@@ -2,8 +2,9 @@
 // Bundles the dashboard's typed modules (src/dashboard/app/main.ts, which imports the client)
 // into one minified ES module, and writes it as a string constant to
 // src/dashboard/generated/bundle.ts (git-ignored), which the Worker inlines into the page at `/`
-// under a hash-pinned CSP. Run by `npm install` (prepare, through build.mjs), by wrangler before
-// `dev` and `deploy` ([build] in wrangler.toml, which also rebuilds on edits), and before `npm test`.
+// under a hash-pinned CSP. Run by wrangler before `dev` and `deploy` ([build] in wrangler.toml,
+// which also rebuilds on edits), by vitest's config before any test, by `npm run typecheck` and
+// by `npm run build`.
 // Usage: `node scripts/build-dashboard.mjs`. Needs esbuild (a devDependency).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 // Builds the published entries (`edge-gcl/client`, `edge-gcl/async`) into `dist/`: ESM JavaScript
-// and `.d.ts` from `tsc -p tsconfig.build.json`; then the `gcl` command line (`src/cli`, compiled
-// with Node's types by its own tsconfig) into `dist/cli/`, its `bin.js` made executable; then adds
-// the `.js` extensions that Node's ESM loader (and `moduleResolution: "nodenext"`) require to the
-// extensionless relative imports the sources use. Usage: `node scripts/build.mjs [--outdir <dir>]`.
-// Node >= 20, no dependencies.
+// and `.d.ts` from `tsc -p tsconfig.build.json`, with the `.js` extensions that Node's ESM loader
+// (and `moduleResolution: "nodenext"`) require added to the extensionless relative imports the
+// sources use; then the command line (`edge-gcl`, alias `gcl`) as one esbuild bundle,
+// `dist/cli/bin.js`, with commander inside it, so that installing the package installs nothing
+// else. Run by `npm run build` and by `npm pack` (prepack), never at a consumer's install.
+// Usage: `node scripts/build.mjs [--outdir <dir>]`. Node >= 20; needs the devDependencies.
 
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outdirFlag = process.argv.indexOf("--outdir");
@@ -26,13 +28,6 @@ execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json"), "-
   cwd: root,
   stdio: "inherit",
 });
-// The CLI needs Node's types, which the client's build must not see. It re-emits the client files
-// it imports, byte for byte the same; their declarations come from the first build.
-execFileSync(
-  process.execPath,
-  [tsc, "-p", join(root, "src/cli/tsconfig.json"), "--noEmit", "false", "--rootDir", join(root, "src"), "--outDir", outDir],
-  { cwd: root, stdio: "inherit" },
-);
 
 /** `from "./x"`, `import("../y")`, `export * from "./z"`: every relative specifier tsc emits. */
 const SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(["'])(\.{1,2}\/[^"']*)\2/g;
@@ -67,6 +62,23 @@ function rewrite(dir) {
 }
 
 rewrite(outDir);
-// npm links `bin` entries as they are: the shebang needs the executable bit (`npx gcl` in this repo).
-chmodSync(join(outDir, "cli", "bin.js"), 0o755);
-console.log(`built ${outDir}`);
+
+// The CLI (type-checked by `npm run typecheck` with Node's types) bundled for Node 20: esbuild keeps
+// the entry's shebang. commander is CommonJS and `require`s Node's modules, which an ES module
+// bundle can only do through a real `require`.
+const bin = join(outDir, "cli", "bin.js");
+await build({
+  entryPoints: [join(root, "src/cli/bin.ts")],
+  outfile: bin,
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  banner: { js: 'import { createRequire as __gclCreateRequire } from "node:module";\nconst require = __gclCreateRequire(import.meta.url);' },
+  legalComments: "inline",
+  logLevel: "warning",
+});
+// npm links `bin` entries as they are: the shebang needs the executable bit.
+chmodSync(bin, 0o755);
+// On stderr: `npm pack --json` runs this (prepack) and its stdout must stay JSON.
+console.error(`built ${outDir}`);

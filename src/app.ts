@@ -4,18 +4,19 @@
  * Nothing answers 500 to bad input: a 500 means a bug, and is logged.
  */
 
-import { OpenAPIHono } from "@hono/zod-openapi";
+import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { dashboardRoutes } from "./dashboard";
+import { prefectRoutes } from "./prefect/routes";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
 import { observeRoutes } from "./routes/observe";
+import { openApiDocument } from "./routes/openapi-document";
 import { slotRoutes } from "./routes/slots";
 
 /** Renders a GclError; 423 answers carry `Retry-After` as decimal seconds (Prefect parses floats). */
-function errorResponse(error: GclError): Response {
-  const headers: Record<string, string> = {};
+function errorResponse(error: GclError, headers: Record<string, string> = {}): Response {
   if (error.retryAfterSeconds !== undefined) {
     headers["Retry-After"] = error.retryAfterSeconds.toFixed(3);
   }
@@ -27,32 +28,44 @@ function isRetryableError(error: unknown): boolean {
   return typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
 }
 
+/** What a path outside every route probably meant. */
+function routeHint(path: string): string {
+  if (path.includes("//")) {
+    return "; the path has an empty segment (//)";
+  }
+  if (path === API_PREFIX || path.startsWith(`${API_PREFIX}/`)) {
+    return "; /openapi.json lists every route";
+  }
+  // `/api/concurrency_limits/…` (Prefect 2's tag limits), `/concurrency_limits/…`, `/v2/…`: same API, other prefix.
+  const at = path.indexOf("/concurrency_limits");
+  if (at >= 0) {
+    return `; did you mean ${API_PREFIX}${path.slice(at + "/concurrency_limits".length)}?`;
+  }
+  return `; the API lives under ${API_PREFIX} (see /openapi.json)`;
+}
+
 export function createApp(): App {
-  const app: App = new OpenAPIHono<AppEnv>();
+  // `strict: false`: `…/db/` is `…/db`, and `POST …/concurrency_limits` is `POST …/concurrency_limits/`.
+  const app: App = new Hono<AppEnv>({ strict: false });
 
   app.get("/healthz", (c) => c.json({ ok: true }));
+  // Generated at build time from the routes' own schemas (`npm run openapi`).
+  app.get("/openapi.json", (c) => c.json(openApiDocument));
   dashboardRoutes(app);
+  prefectRoutes(app);
   slotRoutes(app);
   observeRoutes(app); // issue 14: history and /metrics
   limitRoutes(app);
 
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
-  app.doc("/openapi.json", {
-    openapi: "3.0.3",
-    info: {
-      title: "edge-gcl",
-      version: "0.1.0",
-      description: "Global concurrency limits and rate limits, one Durable Object per limit.",
-    },
-  });
-
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
-    if (allowed.length > 0) {
-      return errorResponse(new GclError("method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`));
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
+      return errorResponse(
+        new GclError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`),
+        { Allow: allowed.join(", ") },
+      );
     }
-    const hint = c.req.path.startsWith(API_PREFIX) ? "" : ` (the API lives under ${API_PREFIX})`;
-    return errorResponse(new GclError("route_not_found", `no route for ${c.req.method} ${c.req.path}${hint}`));
+    return errorResponse(new GclError("route_not_found", `no route for ${c.req.method} ${c.req.path}${routeHint(c.req.path)}`));
   });
 
   app.onError((error) => {

@@ -5,6 +5,7 @@
 import { createApp } from "./app";
 
 export { CatalogObject } from "./objects/catalog-object";
+export { LeaseDirectory } from "./objects/lease-directory";
 export { LimitObject } from "./objects/limit-object";
 
 const app = createApp();

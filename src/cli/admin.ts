@@ -1,10 +1,12 @@
 /**
  * The commands that manage limits, as `prefect gcl` has them: `ls`, `inspect`, `create`,
- * `update`, `delete`, `enable`, `disable`, plus `leases`. Each resolves with an exit code and
- * throws what `explain()` can turn into a message. Messages keep Prefect's wording where it has one.
+ * `update`, `delete`, `enable`, `disable`, plus `ensure` (create if missing) and `leases`. Each
+ * resolves with an exit code and throws what `explain()` can turn into a message. Messages keep
+ * Prefect's wording where it has one; with `json`, every command prints the limit's record (as it
+ * is after the change, or as it was when deleted) instead, so scripts need no second call.
  */
 
-import type { LimitRecord, UpdateLimitBody } from "../client/index";
+import type { CreateLimitBody, LimitRecord, UpdateLimitBody } from "../client/index";
 import { MAX_PAGE_SIZE } from "../protocol/constants";
 import type { Context } from "./context";
 import { CliError, EXIT } from "./errors";
@@ -53,24 +55,70 @@ export async function inspectLimit(context: Context, name: string, options: Outp
   return EXIT.ok;
 }
 
-export interface CreateOptions {
+export interface CreateOptions extends OutputOptions {
   limit: number;
   slotDecayPerSecond?: number;
   activeSlots?: number;
   disable?: boolean;
 }
 
-export async function createLimit(context: Context, name: string, options: CreateOptions): Promise<number> {
-  const record = await context.client.limits.create({
+function createBody(name: string, options: CreateOptions): CreateLimitBody {
+  return {
     name,
     limit: options.limit,
     active: options.disable !== true,
     ...(options.slotDecayPerSecond === undefined ? {} : { slot_decay_per_second: options.slotDecayPerSecond }),
     ...(options.activeSlots === undefined ? {} : { active_slots: options.activeSlots }),
-  });
-  context.success(
-    `Created global concurrency limit with name '${record.name}' and ID '${record.id}'. Run \`gcl inspect ${record.name}\` to view details.`,
-  );
+  };
+}
+
+export async function createLimit(context: Context, name: string, options: CreateOptions): Promise<number> {
+  const record = await context.client.limits.create(createBody(name, options));
+  if (options.json) {
+    context.json(record);
+  } else {
+    context.success(
+      `Created global concurrency limit with name '${record.name}' and ID '${record.id}'. Run \`gcl inspect ${record.name}\` to view details.`,
+    );
+  }
+  return EXIT.ok;
+}
+
+/** The `gcl update` flags that would turn `record` into what `body` asks for; empty when it matches. */
+export function differences(body: CreateLimitBody, record: LimitRecord): string[] {
+  const flags: string[] = [];
+  if (record.limit !== body.limit) {
+    flags.push(`--limit ${body.limit}`);
+  }
+  const decay = body.slot_decay_per_second ?? 0;
+  if (record.slot_decay_per_second !== decay) {
+    flags.push(`--slot-decay-per-second ${decay}`);
+  }
+  if (body.active !== undefined && record.active !== body.active) {
+    flags.push(body.active ? "--enable" : "--disable");
+  }
+  return flags;
+}
+
+/**
+ * `gcl ensure`: creates the limit unless one of that name exists, which is left as it is (its
+ * slots may be in use); a warning names the settings that differ and the update that would match.
+ */
+export async function ensureLimit(context: Context, name: string, options: CreateOptions): Promise<number> {
+  const body = createBody(name, options);
+  const record = await context.client.limits.ensure(body);
+  const differ = differences(body, record);
+  if (differ.length > 0) {
+    context.warn(
+      `Global concurrency limit '${name}' exists with other settings (limit ${record.limit}, slot decay ${record.slot_decay_per_second}/s, ${record.active ? "active" : "inactive"}); left unchanged. ` +
+        `To change it: \`gcl update ${name} ${differ.join(" ")}\`.`,
+    );
+  }
+  if (options.json) {
+    context.json(record);
+  } else {
+    context.success(`Global concurrency limit with name '${record.name}' and ID '${record.id}' is in place (limit ${record.limit}).`);
+  }
   return EXIT.ok;
 }
 
@@ -93,20 +141,29 @@ export function updatePatch(options: UpdateOptions): UpdateLimitBody {
   };
 }
 
-export async function updateLimit(context: Context, name: string, patch: UpdateLimitBody): Promise<number> {
+export async function updateLimit(context: Context, name: string, patch: UpdateLimitBody, options: OutputOptions = {}): Promise<number> {
   await context.client.limits.update(name, patch);
-  context.success(`Updated global concurrency limit with name '${name}'.`);
+  await report(context, name, `Updated global concurrency limit with name '${name}'.`, options);
   return EXIT.ok;
 }
 
-export interface DeleteOptions {
+/** After a change: the message, or with `json` the limit's record as it is now. */
+async function report(context: Context, name: string, message: string, options: OutputOptions): Promise<void> {
+  if (options.json) {
+    context.json(await context.client.limits.get(name));
+  } else {
+    context.success(message);
+  }
+}
+
+export interface DeleteOptions extends OutputOptions {
   yes?: boolean;
 }
 
 /** Reads the limit first (a missing one fails before any question), then confirms, then deletes. */
 export async function deleteLimit(context: Context, name: string, options: DeleteOptions): Promise<number> {
   const { io } = context;
-  await context.client.limits.get(name);
+  const record = await context.client.limits.get(name);
   if (!options.yes) {
     if (!io.interactive) {
       throw new CliError(
@@ -120,19 +177,23 @@ export async function deleteLimit(context: Context, name: string, options: Delet
     }
   }
   await context.client.limits.delete(name);
-  context.success(`Deleted global concurrency limit with name '${name}'.`);
+  if (options.json) {
+    context.json(record);
+  } else {
+    context.success(`Deleted global concurrency limit with name '${name}'.`);
+  }
   return EXIT.ok;
 }
 
 /** `gcl enable` / `gcl disable`: an error if the limit is already in that state, as in Prefect. */
-export async function setActive(context: Context, name: string, active: boolean): Promise<number> {
+export async function setActive(context: Context, name: string, active: boolean, options: OutputOptions = {}): Promise<number> {
   const record = await context.client.limits.get(name);
   const state = active ? "enabled" : "disabled";
   if (record.active === active) {
     throw new CliError(`Global concurrency limit '${name}' is already ${state}.`);
   }
   await context.client.limits.update(name, { active });
-  context.success(`${active ? "Enabled" : "Disabled"} global concurrency limit with name '${name}'.`);
+  await report(context, name, `${active ? "Enabled" : "Disabled"} global concurrency limit with name '${name}'.`, options);
   return EXIT.ok;
 }
 

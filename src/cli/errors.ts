@@ -80,7 +80,10 @@ function forCode(code: ErrorCode, detail: string, subject: Subject, error: Error
     case "already_exists":
       return new CliError(
         `Global concurrency limit '${name}' already exists. Please try creating with a different name.`,
-        { hint: `To change it instead: \`gcl update ${name} --limit N\`.`, cause: error },
+        {
+          hint: `To change it instead: \`gcl update ${name} --limit N\`; to create it only when missing: \`gcl ensure ${name} --limit N\`.`,
+          cause: error,
+        },
       );
     case "unauthorized":
       return new CliError(`The Worker at ${subject.url} refused the token: ${detail}.`, {
@@ -170,7 +173,7 @@ export function explain(error: unknown, subject: Subject): CliError {
     // The client's message for `strict` and a missing limit; it lists the missing names.
     const missing = /must be created/.test(error.message);
     return new CliError(`${error.message}.`, {
-      hint: missing ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or drop --strict to skip it." : undefined,
+      hint: missing ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or pass --allow-missing to skip it." : undefined,
       cause: error,
     });
   }

@@ -169,8 +169,9 @@ export function leasesTable(name: string, answer: LimitLeases, now: number, styl
     answer.waiting === 0
       ? "Nobody is waiting."
       : `${answer.waiting} ${answer.waiting === 1 ? "request is" : "requests are"} waiting for slots.`;
+  const line = waitersTable(answer, now, style);
   if (answer.leases.length === 0) {
-    return `No leases on global concurrency limit '${name}'. ${waiting}\n`;
+    return `No leases on global concurrency limit '${name}'. ${waiting}\n${line}`;
   }
   const rows = answer.leases.map((lease: LeaseInfo) => [
     holderLabel(lease.holder),
@@ -183,6 +184,32 @@ export function leasesTable(name: string, answer: LimitLeases, now: number, styl
       [{ header: "HOLDER" }, { header: "SLOTS", align: "right" }, { header: "ACQUIRED" }, { header: "EXPIRES" }],
       rows,
       style,
-    ) + `${waiting}\n`
+    ) + `${waiting}\n${line}`
+  );
+}
+
+/** The line, head first, under the leases (empty when nobody waits, or from an older server). */
+function waitersTable(answer: LimitLeases, now: number, style: Style): string {
+  const waiters = answer.waiters ?? [];
+  if (waiters.length === 0) {
+    return "";
+  }
+  const rows = waiters.map((waiter) => [
+    String(waiter.position),
+    holderLabel(waiter.holder),
+    String(waiter.slots),
+    waiter.mode,
+    relativeTime(waiter.waiting_since, now),
+  ]);
+  return table(
+    [
+      { header: "#", align: "right" },
+      { header: "WAITER" },
+      { header: "SLOTS", align: "right" },
+      { header: "MODE" },
+      { header: "SINCE" },
+    ],
+    rows,
+    style,
   );
 }

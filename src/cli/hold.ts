@@ -1,8 +1,10 @@
 /**
  * The commands that use a limit from a shell: `gcl run` holds slots while a command runs (the
  * lease renewed in the background, released however the command ends, signals passed on to it)
- * and `gcl rate-limit` returns once a rate limit admits the caller. Both wait with a progress line
- * on a terminal, and both stop waiting on SIGINT, SIGTERM or SIGHUP without running anything.
+ * and `gcl rate-limit` returns once a rate limit admits the caller. Both refuse a limit that does
+ * not exist unless `--allow-missing`, report a wait on stderr (a spinner on a terminal, a plain
+ * line every few seconds elsewhere), and stop waiting on SIGINT, SIGTERM or SIGHUP without
+ * running anything.
  */
 
 import type { ChildProcess } from "node:child_process";
@@ -12,6 +14,7 @@ import { MAX_NAME_LENGTH } from "../protocol/constants";
 import type { Context } from "./context";
 import { CliError, EXIT, explain, quoteNames, type Subject } from "./errors";
 import { FORWARDED_SIGNALS, type ForwardedSignal, type SignalSource } from "./io";
+import { missingLimitError } from "./missing";
 import { startProgress } from "./progress";
 
 /** The holder type `gcl run` leases carry, shown by `gcl leases`. */
@@ -38,7 +41,7 @@ function watchSignals(source: SignalSource, listener: (signal: ForwardedSignal) 
   };
 }
 
-/** Runs `wait` with the progress line `waiting for <what>…` on a terminal's stderr. */
+/** Runs `wait` while reporting it on stderr (see progress.ts). */
 async function withProgress<T>(context: Context, what: string, wait: () => Promise<T>): Promise<T> {
   const progress = startProgress(context.io.stderr, what);
   context.progress = progress;
@@ -58,7 +61,10 @@ export interface RunOptions {
   occupy: number;
   timeout?: number;
   leaseDuration: number;
+  /** Stop COMMAND with SIGTERM if the lease is lost (otherwise: a warning). */
   strict?: boolean;
+  /** Skip limits that do not exist, with a warning (Prefect's default), instead of failing. */
+  allowMissing?: boolean;
 }
 
 /** How the command ended: by itself, by a signal, or it never started. */
@@ -90,8 +96,8 @@ function ending(child: ChildProcess): Promise<Ending> {
  * `gcl run NAMES -- COMMAND ARGS…`: takes the slots (waiting up to `timeout`), runs COMMAND while
  * holding them and resolves with its exit code. The slots are released however COMMAND ends.
  * SIGINT, SIGTERM and SIGHUP go to COMMAND once it runs; before that they stop the wait and
- * COMMAND never starts. With `strict`, a missing limit fails instead of being skipped, and a lost
- * lease stops COMMAND with SIGTERM instead of a warning.
+ * COMMAND never starts. A missing limit fails (COMMAND never starts) unless `allowMissing`, which
+ * skips it with a warning. With `strict`, a lost lease stops COMMAND with SIGTERM instead of a warning.
  */
 export async function runHolding(
   context: Context,
@@ -121,7 +127,7 @@ export async function runHolding(
         context.client.acquire(names, {
           occupy: options.occupy,
           leaseDuration: options.leaseDuration,
-          strict: options.strict === true,
+          strict: options.allowMissing !== true,
           // Prefect's default: a lost lease is a warning unless strict, which stops the work.
           onLeaseLost: options.strict ? "abort" : "continue",
           holder: holderOf(io.processId, commandLine),
@@ -133,6 +139,10 @@ export async function runHolding(
       if (received !== undefined) {
         context.note(`Stopped by ${received} while waiting for slots; \`${command}\` was not started.`);
         return signalExitCode(received);
+      }
+      const missing = await missingLimitError(context, names, error, `\`${command}\` was not started.`);
+      if (missing !== undefined) {
+        throw missing;
       }
       const explained = explain(error, subject);
       throw new CliError(`${explained.message} \`${command}\` was not started.`, {
@@ -226,12 +236,14 @@ async function release(context: Context, slots: Slots, leaseDuration: number): P
 export interface RateLimitOptions {
   occupy: number;
   timeout?: number;
-  strict?: boolean;
+  allowMissing?: boolean;
+  json?: boolean;
 }
 
 /**
  * `gcl rate-limit NAMES`: waits until the rate limits admit `occupy` more slots, takes them, and
- * resolves with 0. Nothing to release: the limits' decay gives the slots back.
+ * resolves with 0 (printing `{limits, missing}` with `json`). Nothing to release: the limits'
+ * decay gives the slots back. A missing limit fails unless `allowMissing`.
  */
 export async function rateLimit(context: Context, names: readonly string[], options: RateLimitOptions): Promise<number> {
   const waiting = new AbortController();
@@ -241,21 +253,24 @@ export async function rateLimit(context: Context, names: readonly string[], opti
     waiting.abort(new Error(`stopped by ${signal}`));
   });
   try {
-    await withProgress(context, `the rate limit on ${quoteNames(names)}`, () =>
+    const result = await withProgress(context, `the rate limit on ${quoteNames(names)}`, () =>
       context.client.rateLimit(names, {
         occupy: options.occupy,
-        strict: options.strict === true,
+        strict: options.allowMissing !== true,
         signal: waiting.signal,
         ...(options.timeout === undefined ? {} : { timeoutSeconds: options.timeout }),
       }),
     );
+    if (options.json) {
+      context.json(result);
+    }
     return EXIT.ok;
   } catch (error) {
     if (received !== undefined) {
       context.note(`Stopped by ${received} while waiting for the rate limit.`);
       return signalExitCode(received);
     }
-    throw error;
+    throw (await missingLimitError(context, names, error, "nothing was admitted.")) ?? error;
   } finally {
     unwatch();
   }

@@ -1,14 +1,17 @@
 /**
- * The progress line `gcl run` and `gcl rate-limit` show on stderr while they wait for slots:
- * a spinner, what is awaited and for how long. Only for a terminal (a cron job's log gets nothing),
- * and only after a short delay, so an immediate grant prints nothing at all.
+ * What `gcl run` and `gcl rate-limit` show on stderr while they wait for slots. On a terminal: a
+ * spinner line, what is awaited and for how long, redrawn in place, shown only after a short delay
+ * so an immediate grant prints nothing. Elsewhere (a cron job's log, a CI console): a plain line
+ * every few seconds, so a log shows why the job has not started yet without filling up with frames.
  */
 
 import type { Output } from "./io";
 
-/** Waits shorter than this show nothing. */
+/** Waits shorter than this show nothing on a terminal. */
 const SHOW_AFTER_MS = 500;
 const FRAME_MS = 100;
+/** How often a plain line is written when stderr is not a terminal. */
+export const PLAIN_EVERY_MS = 5_000;
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
 /** Carriage return, then erase to the end of the line. */
 const CLEAR_LINE = "\r\u001b[K";
@@ -20,13 +23,25 @@ export interface Progress {
   stop(): void;
 }
 
-const SILENT: Progress = { clear: () => undefined, stop: () => undefined };
-
-/** Starts the line `⠋ waiting for <what>… 3 s` on `stream`, if it is a terminal. */
+/** Starts reporting the wait for `what` (e.g. `1 slot on 'db'`) on `stream`. */
 export function startProgress(stream: Output, what: string): Progress {
-  if (stream.isTTY !== true) {
-    return SILENT;
-  }
+  return stream.isTTY === true ? spinner(stream, what) : plainLines(stream, what);
+}
+
+/** `Still waiting for 1 slot on 'db' after 10 s.` every PLAIN_EVERY_MS: no control characters. */
+function plainLines(stream: Output, what: string): Progress {
+  const startedAt = Date.now();
+  const interval = setInterval(() => {
+    const elapsed = Math.round((Date.now() - startedAt) / 1000);
+    stream.write(`Still waiting for ${what} after ${elapsed} s.\n`);
+  }, PLAIN_EVERY_MS);
+  // The wait itself keeps the process alive; the reporting must not.
+  interval.unref?.();
+  return { clear: () => undefined, stop: () => clearInterval(interval) };
+}
+
+/** The line `⠋ waiting for <what>… 3 s`, redrawn in place. */
+function spinner(stream: Output, what: string): Progress {
   const startedAt = Date.now();
   let frame = 0;
   let shown = false;
@@ -40,7 +55,6 @@ export function startProgress(stream: Output, what: string): Progress {
   const delay = setTimeout(() => {
     draw();
     interval = setInterval(draw, FRAME_MS);
-    // The wait itself keeps the process alive; the drawing must not.
     interval.unref?.();
   }, SHOW_AFTER_MS);
   delay.unref?.();

@@ -6,7 +6,7 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
-import { createLimit, deleteLimit, inspectLimit, listLimits, setActive, showLeases, updateLimit, updatePatch } from "./admin";
+import { createLimit, deleteLimit, ensureLimit, inspectLimit, listLimits, setActive, showLeases, updateLimit, updatePatch } from "./admin";
 import type { CreateOptions, DeleteOptions, UpdateOptions } from "./admin";
 import { commandAfterDashes, decayRate, leaseSeconds, limitName, limitNames, occupyCount, seconds, slotCount } from "./arguments";
 import { type ConnectionOptions, Context, DEFAULT_URL } from "./context";
@@ -16,6 +16,7 @@ import { type HistoryOptions, showHistory } from "./history";
 import { rateLimit, runHolding, type RateLimitOptions, type RunOptions } from "./hold";
 import type { CliIo } from "./io";
 import { intervalSeconds, top, type TopOptions } from "./top";
+import { packageVersion } from "./version";
 
 interface JsonFlags {
   json?: boolean;
@@ -23,8 +24,9 @@ interface JsonFlags {
 }
 
 const ROOT_HELP = `
-Examples:
+Examples (\`npx edge-gcl\` is the same command, without installing it first):
   gcl create db --limit 5                              # at most 5 at once
+  gcl ensure db --limit 5                              # the same, unless db exists
   gcl create openai --limit 10 --slot-decay-per-second 10   # 10 per second
   gcl ls
   gcl run db -- pg_dump mydb                           # hold a slot of db while pg_dump runs
@@ -37,7 +39,9 @@ Exit codes: 0 success, 1 failure (the message says how to fix it), 2 usage error
 const RUN_HELP = `
 COMMAND runs with the slots held; the lease is renewed in the background and
 released however COMMAND ends. SIGINT, SIGTERM and SIGHUP are passed on to it.
-A limit that does not exist is skipped with a warning (with --strict: exit 1).
+A limit that does not exist is an error: COMMAND does not start (exit 1); with
+--allow-missing it is skipped with a warning, as Prefect does. While waiting on
+a stderr that is not a terminal, a line every 5 s says what gcl waits for.
 If the lease is lost (the limit deleted, the Worker unreachable), gcl warns and
 COMMAND goes on (with --strict: COMMAND gets SIGTERM).
 
@@ -49,15 +53,16 @@ Examples:
   gcl run db,backups --occupy 2 --timeout 600 -- ./nightly.sh --full`;
 
 const RATE_LIMIT_HELP = `
-Exits 0 once admitted (nothing to release: the limit's decay frees the slots), 1 on timeout.
+Exits 0 once admitted (nothing to release: the limit's decay frees the slots), 1 on timeout
+or when a limit does not exist (--allow-missing: skip it with a warning).
 
 Example:
   for id in $(cat ids); do gcl rate-limit openai && ./summarize "$id"; done`;
 
 /** `--json`, and Prefect's `-o json` for those who type it from habit. */
-function withJson(command: Command): Command {
+function withJson(command: Command, what = "print the API's JSON instead of a table"): Command {
   return command
-    .option("--json", "print the API's JSON instead of a table")
+    .option("--json", what)
     .addOption(new Option("-o, --output <format>", "same as --json").choices(["json"]));
 }
 
@@ -85,6 +90,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       getErrHasColors: () => hasColors(io.stderr, io.env),
     })
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .version(packageVersion(), "-V, --version", "print the version of gcl (the edge-gcl package)")
     .showHelpAfterError("(add --help for usage)")
     // Not commander's .env(): that reads process.env, and the environment comes through io.
     .option("--url <url>", `the Worker's base URL (env: GCL_URL; default: ${DEFAULT_URL})`)
@@ -110,17 +116,31 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     async (name: string, flags: JsonFlags) => execute([name], (context) => inspectLimit(context, name, { json: wantsJson(flags) })),
   );
 
-  subcommand("create")
-    .description("create a limit; with --slot-decay-per-second it is a rate limit")
-    .argument("<name>", "the new limit's name", limitName)
-    .requiredOption("-l, --limit <n>", "slots that may be held at once", slotCount)
-    .option("--slot-decay-per-second <rate>", "slots freed per second without a release (a rate limit)", decayRate)
-    .option("--active-slots <n>", "slots taken from the start", slotCount)
-    .option("--disable", "create it inactive: it admits everything without counting")
-    .addHelpText("after", "\nExamples:\n  gcl create db --limit 5\n  gcl create openai --limit 10 --slot-decay-per-second 10")
-    .action(async (name: string, options: CreateOptions) => execute([name], (context) => createLimit(context, name, options)));
+  /** The options `create` and `ensure` share. */
+  const creating = (command: Command): Command =>
+    withJson(command, "print the limit's record (the API's JSON)")
+      .argument("<name>", "the limit's name", limitName)
+      .requiredOption("-l, --limit <n>", "slots that may be held at once", slotCount)
+      .option("--slot-decay-per-second <rate>", "slots freed per second without a release (a rate limit)", decayRate)
+      .option("--active-slots <n>", "slots taken from the start", slotCount)
+      .option("--disable", "create it inactive: it admits everything without counting");
 
-  subcommand("update")
+  creating(subcommand("create").description("create a limit; with --slot-decay-per-second it is a rate limit"))
+    .addHelpText("after", "\nExamples:\n  gcl create db --limit 5\n  gcl create openai --limit 10 --slot-decay-per-second 10")
+    .action(async (name: string, options: CreateOptions & JsonFlags) =>
+      execute([name], (context) => createLimit(context, name, { ...options, json: wantsJson(options) })),
+    );
+
+  creating(subcommand("ensure").description("create a limit unless one of that name exists (safe to repeat; an existing limit is left as it is)"))
+    .addHelpText(
+      "after",
+      "\nExits 0 whether it created the limit or found it. If the existing limit's settings differ,\na warning says so and which `gcl update` would match them.\n\nExample:\n  gcl ensure backups --limit 1 && gcl run backups -- ./backup.sh",
+    )
+    .action(async (name: string, options: CreateOptions & JsonFlags) =>
+      execute([name], (context) => ensureLimit(context, name, { ...options, json: wantsJson(options) })),
+    );
+
+  withJson(subcommand("update"), "print the limit's record after the change")
     .description("change a limit's settings")
     .argument("<name>", "the limit's name or id", limitName)
     .option("-l, --limit <n>", "slots that may be held at once", slotCount)
@@ -128,7 +148,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .option("--active-slots <n>", "set the slots no lease holds (anonymous slots, or a rate limit's bucket)", slotCount)
     .addOption(new Option("--enable", "make it count again").conflicts("disable"))
     .addOption(new Option("--disable", "make it admit everything without counting"))
-    .action(async (name: string, options: UpdateOptions, command: Command) => {
+    .action(async (name: string, options: UpdateOptions & JsonFlags, command: Command) => {
       const patch = updatePatch(options);
       if (Object.keys(patch).length === 0) {
         command.error("error: nothing to update: give at least one of --limit, --slot-decay-per-second, --active-slots, --enable, --disable", {
@@ -136,24 +156,26 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
           code: "gcl.nothingToUpdate",
         });
       }
-      await execute([name], (context) => updateLimit(context, name, patch));
+      await execute([name], (context) => updateLimit(context, name, patch, { json: wantsJson(options) }));
     });
 
-  subcommand("delete")
+  withJson(subcommand("delete"), "print the deleted limit's record")
     .description("delete a limit (its leases are revoked); asks first on a terminal")
     .argument("<name>", "the limit's name or id", limitName)
     .option("-y, --yes", "do not ask: needed when stdin is not a terminal")
-    .action(async (name: string, options: DeleteOptions) => execute([name], (context) => deleteLimit(context, name, options)));
+    .action(async (name: string, options: DeleteOptions & JsonFlags) =>
+      execute([name], (context) => deleteLimit(context, name, { ...options, json: wantsJson(options) })),
+    );
 
-  subcommand("enable")
+  withJson(subcommand("enable"), "print the limit's record after the change")
     .description("make a disabled limit count again")
     .argument("<name>", "the limit's name or id", limitName)
-    .action(async (name: string) => execute([name], (context) => setActive(context, name, true)));
+    .action(async (name: string, flags: JsonFlags) => execute([name], (context) => setActive(context, name, true, { json: wantsJson(flags) })));
 
-  subcommand("disable")
+  withJson(subcommand("disable"), "print the limit's record after the change")
     .description("make a limit admit everything without counting")
     .argument("<name>", "the limit's name or id", limitName)
-    .action(async (name: string) => execute([name], (context) => setActive(context, name, false)));
+    .action(async (name: string, flags: JsonFlags) => execute([name], (context) => setActive(context, name, false, { json: wantsJson(flags) })));
 
   withJson(
     subcommand("leases").description("show who holds a limit's slots, and how many wait").argument("<name>", "the limit's name or id", limitName),
@@ -180,7 +202,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .option("--occupy <n>", "slots to take on each limit", occupyCount, 1)
     .option("--timeout <seconds>", "give up (exit 1, COMMAND not started) after this long; default: wait forever", seconds)
     .option("--lease-duration <seconds>", "lease length (1-86400), renewed while COMMAND runs; if gcl is killed, its slots come back after this long", leaseSeconds, 60)
-    .option("--strict", "fail if a limit does not exist; stop COMMAND (SIGTERM) if the lease is lost")
+    .addOption(new Option("--allow-missing", "skip a limit that does not exist, with a warning (Prefect's default), instead of failing"))
+    .addOption(new Option("--strict", "stop COMMAND (SIGTERM) if the lease is lost, instead of a warning").conflicts("allowMissing"))
     .addHelpText("after", RUN_HELP)
     // Let the action name the mistake: an unknown option, or a COMMAND without `--` before it.
     .allowUnknownOption()
@@ -194,15 +217,15 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       });
     });
 
-  subcommand("rate-limit")
+  withJson(subcommand("rate-limit"), "print the limits that admitted the caller, and any skipped, as JSON")
     .description("wait until the rate limits admit one more (for pacing shell loops)")
     .argument("<names>", "limit names, separated by commas", limitNames)
     .option("--occupy <n>", "slots to take on each limit", occupyCount, 1)
     .option("--timeout <seconds>", "give up (exit 1) after this long; default: wait forever", seconds)
-    .option("--strict", "fail if a limit does not exist")
+    .option("--allow-missing", "skip a limit that does not exist, with a warning (Prefect's default), instead of failing")
     .addHelpText("after", RATE_LIMIT_HELP)
-    .action(async (names: string[], options: RateLimitOptions) =>
-      execute(names, (context) => rateLimit(context, names, options), {
+    .action(async (names: string[], options: RateLimitOptions & JsonFlags) =>
+      execute(names, (context) => rateLimit(context, names, { ...options, json: wantsJson(options) }), {
         occupy: options.occupy,
         waitingFor: RATE_LIMIT,
       }),

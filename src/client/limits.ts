@@ -1,13 +1,13 @@
 /**
- * Administration of limits (`client.limits.*`): create, read, list, update, delete, enable,
- * disable and the lease listing, typed with the protocol's wire types (snake_case, as the API).
- * Every failure is a `GclError` carrying the server's `code`; an unreachable service is code
- * `unavailable`.
+ * Administration of limits (`client.limits.*`): create, create-if-missing (`ensure`), read,
+ * list, update, delete, enable, disable and the lease listing, typed with the protocol's wire
+ * types (snake_case, as the API). Every failure is a `GclError` carrying the server's `code`; an
+ * unreachable service is code `unavailable`.
  */
 
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type Http, type HttpAnswer, toGclError, unreachable, UnreachableError } from "./http";
+import { type Http, type HttpAnswer, refusalOf, toGclError, unreachable, UnreachableError } from "./http";
 import { got } from "./validate";
 import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
@@ -19,8 +19,18 @@ export interface AdminCallOptions {
 
 /** `client.limits`: every call throws a `GclError` with the server's `code` on failure. */
 export interface LimitsApi {
-  /** Creates a limit. `already_exists` (409) if the name is taken, `invalid_request` (422). */
+  /**
+   * Creates a limit. `already_exists` (409), its message naming the limit, if the name is taken;
+   * `invalid_request` (422).
+   */
   create(limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord>;
+  /**
+   * Creates the limit unless one of that name exists, and resolves with its record either way:
+   * safe to call on every start-up. An existing limit is left exactly as it is, even if its
+   * settings differ from `limit` (its slots may be in use; compare the record, or call `update`).
+   * `invalid_request` (422) for settings `create` would refuse.
+   */
+  ensure(limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord>;
   /** Reads a limit by name or id. `not_found` (404). */
   get(idOrName: string, options?: AdminCallOptions): Promise<LimitRecord>;
   /** One page of limits, sorted by name (`limit` 0–200, default 200; `offset` default 0). */
@@ -41,12 +51,16 @@ export interface LimitsApi {
   metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
+/** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
+type Refusal = (answer: HttpAnswer) => GclError | undefined;
+
 export function createLimitsApi(http: Http): LimitsApi {
   async function call(
     method: string,
     path: string,
     body: unknown,
     options: AdminCallOptions & { fromRoot?: boolean } = {},
+    refusal?: Refusal,
   ): Promise<HttpAnswer> {
     let answer: HttpAnswer;
     try {
@@ -55,14 +69,20 @@ export function createLimitsApi(http: Http): LimitsApi {
       throw error instanceof UnreachableError ? unreachable(error) : error;
     }
     if (answer.status < 200 || answer.status >= 300) {
-      throw toGclError(answer);
+      throw refusal?.(answer) ?? toGclError(answer);
     }
     return answer;
   }
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
-  async function read<T>(method: string, path: string, body: unknown, options?: AdminCallOptions & { fromRoot?: boolean }): Promise<T> {
-    const answer = await call(method, path, body, options);
+  async function read<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options?: AdminCallOptions & { fromRoot?: boolean },
+    refusal?: Refusal,
+  ): Promise<T> {
+    const answer = await call(method, path, body, options, refusal);
     if (typeof answer.body !== "object" || answer.body === null) {
       throw new GclError("internal", `unexpected answer to ${method} ${path}: ${got(answer.body)}`);
     }
@@ -73,9 +93,41 @@ export function createLimitsApi(http: Http): LimitsApi {
     await call("PATCH", limitPath(idOrName), patch, options);
   };
 
+  /** `create`, with a 409 that names the limit and the ways out (the server's detail is generic). */
+  const create = async (limit: CreateLimitBody, options?: AdminCallOptions): Promise<LimitRecord> =>
+    read<LimitRecord>("POST", "/", limit, options, (answer) =>
+      // Only the server's own code: a code this version does not know keeps the server's words.
+      refusalOf(answer).code === "already_exists"
+        ? new GclError(
+            "already_exists",
+            `Global concurrency limit '${limit.name}' already exists. Use limits.ensure() to create it only if it is missing, or limits.update() to change it.`,
+            { cause: toGclError(answer) },
+          )
+        : undefined,
+    );
+
   // Async arrows: a bad argument rejects like every other failure instead of throwing.
   return {
-    create: async (limit, options) => read<LimitRecord>("POST", "/", limit, options),
+    create,
+    ensure: async (limit, options) => {
+      // Created, or found; a limit deleted between the two calls is created again (a few times).
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          return await create(limit, options);
+        } catch (error) {
+          if (!(error instanceof GclError && error.code === "already_exists")) {
+            throw error;
+          }
+        }
+        try {
+          return await read<LimitRecord>("GET", limitPath(limit.name), undefined, options);
+        } catch (error) {
+          if (!(error instanceof GclError && error.code === "not_found") || attempt >= ENSURE_ATTEMPTS) {
+            throw error;
+          }
+        }
+      }
+    },
     get: async (idOrName, options) => read<LimitRecord>("GET", limitPath(idOrName), undefined, options),
     list: async (page = {}, options) => read<LimitRecord[]>("POST", "/filter", page, options),
     update,
@@ -91,6 +143,9 @@ export function createLimitsApi(http: Http): LimitsApi {
       read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, { ...options, fromRoot: true }),
   };
 }
+
+/** How many create-then-read rounds `ensure` makes while another caller deletes the limit. */
+const ENSURE_ATTEMPTS = 3;
 
 function limitPath(idOrName: string): string {
   if (typeof idOrName !== "string" || idOrName === "") {

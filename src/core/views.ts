@@ -26,7 +26,7 @@ export function limitRecord(state: LimitState, now: number): LimitRecord | null 
     active_slots: wholeSlotsUp(heldSlots(state, now)),
     denied_slots: wholeSlotsUp(deniedSlotsAt(state, now)),
     slot_decay_per_second: config.slotDecayPerSecond,
-    avg_slot_occupancy_seconds: state.avgSlotOccupancySeconds,
+    avg_slot_occupancy_seconds: Math.round(state.avgSlotOccupancySeconds * 1000) / 1000,
     created: new Date(config.createdAt).toISOString(),
     updated: new Date(config.updatedAt).toISOString(),
   };

@@ -1,7 +1,11 @@
 /**
- * Bearer-token auth (DESIGN §4). `GCL_ADMIN_TOKEN` may do everything; `GCL_CLIENT_TOKEN` may read
+ * Token auth (DESIGN §4). `GCL_ADMIN_TOKEN` may do everything; `GCL_CLIENT_TOKEN` may read
  * limits and take, renew and release slots. With neither set the API answers 503 unless
  * `GCL_ALLOW_ANONYMOUS = "true"` (only `npm run dev` and the tests set it).
+ *
+ * The token comes as `Authorization: Bearer <token>` (Prefect's `PREFECT_API_KEY`) or as
+ * `Authorization: Basic base64(user:password)` (Prefect's `PREFECT_API_AUTH_STRING`), where the
+ * password, or the whole `user:password`, is the token. Every comparison is constant-time.
  */
 
 import type { MiddlewareHandler } from "hono";
@@ -22,9 +26,35 @@ async function tokenMatches(given: ArrayBuffer, expected: string | undefined): P
   return crypto.subtle.timingSafeEqual(given, await digest(expected));
 }
 
-function bearerToken(header: string | undefined): string | null {
-  const match = header?.match(/^Bearer\s+(\S+)\s*$/i);
-  return match?.[1] ?? null;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * The strings that may be the token, from either scheme: a Bearer token, or for Basic the
+ * password and the whole `user:password`. Null when there is no such header; a GclError when
+ * the Basic credentials cannot be decoded.
+ */
+function candidateTokens(header: string | undefined): { scheme: "Bearer" | "Basic"; candidates: string[] } | null {
+  const bearer = header?.match(/^Bearer\s+(\S+)\s*$/i);
+  if (bearer?.[1] !== undefined) {
+    return { scheme: "Bearer", candidates: [bearer[1]] };
+  }
+  const basic = header?.match(/^Basic\s+(\S+)\s*$/i);
+  if (basic?.[1] === undefined) {
+    return null;
+  }
+  const encoded = basic[1];
+  let decoded: string;
+  try {
+    if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
+      throw new Error("not base64");
+    }
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+  } catch {
+    throw new GclError("unauthorized", "malformed Basic credentials: send `Authorization: Basic base64(user:password)`");
+  }
+  const colon = decoded.indexOf(":");
+  // Both shapes are always compared, so the time taken does not tell which one matched.
+  return { scheme: "Basic", candidates: [decoded, colon === -1 ? decoded : decoded.slice(colon + 1)] };
 }
 
 export function requireRole(role: Role): MiddlewareHandler<{ Bindings: Env }> {
@@ -39,18 +69,29 @@ export function requireRole(role: Role): MiddlewareHandler<{ Bindings: Env }> {
         "auth is not configured: set GCL_ADMIN_TOKEN (and GCL_CLIENT_TOKEN) with `wrangler secret put`",
       );
     }
-    const token = bearerToken(c.req.header("Authorization"));
-    if (token === null) {
+    const credentials = candidateTokens(c.req.header("Authorization"));
+    if (credentials === null) {
       throw new GclError("unauthorized", "missing bearer token: send `Authorization: Bearer <token>`");
     }
-    const given = await digest(token);
-    const [isAdmin, isClient] = await Promise.all([tokenMatches(given, adminToken), tokenMatches(given, clientToken)]);
+    const matches = await Promise.all(
+      credentials.candidates.map(async (candidate) => {
+        const given = await digest(candidate);
+        return Promise.all([tokenMatches(given, adminToken), tokenMatches(given, clientToken)]);
+      }),
+    );
+    const isAdmin = matches.some(([admin]) => admin);
+    const isClient = matches.some(([, client]) => client);
     if (isAdmin || (isClient && role === "client")) {
       return next();
     }
     if (isClient) {
       throw new GclError("forbidden", "this route needs the admin token; the client token may not use it");
     }
-    throw new GclError("unauthorized", "invalid bearer token");
+    throw new GclError(
+      "unauthorized",
+      credentials.scheme === "Bearer"
+        ? "invalid bearer token"
+        : "invalid Basic credentials: neither the password nor `user:password` is a configured token",
+    );
   };
 }

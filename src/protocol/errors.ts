@@ -52,11 +52,32 @@ export interface FieldError {
   message: string;
 }
 
+/** One problem as Prefect's server reports it (pydantic's shape), so Prefect's CLI can print it. */
+export interface PrefectErrorDetail {
+  /** Where: `["body", "names", 0]`; `["body"]` for the body as a whole. */
+  loc: (string | number)[];
+  msg: string;
+  /** This service's error `code` (Prefect puts pydantic's error type here). */
+  type: string;
+}
+
 /** The JSON body of every error answer. */
 export interface ErrorBody {
   detail: string;
   code: ErrorCode;
   errors?: FieldError[];
+  /** On every 422, beside the above: Prefect's `"Invalid request received."`. */
+  exception_message?: string;
+  /** On every 422: one entry per problem, Prefect's shape (its CLI prints `exception_detail[0].msg`). */
+  exception_detail?: PrefectErrorDetail[];
+}
+
+/** Prefect's `exception_message` for a request that failed validation. */
+export const PREFECT_EXCEPTION_MESSAGE = "Invalid request received.";
+
+function prefectLoc(path: string): (string | number)[] {
+  const parts = path === "" ? [] : path.split(".").map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+  return ["body", ...parts];
 }
 
 /** The one error class of the project: a stable `code`, a human `detail`, and the HTTP status. */
@@ -81,9 +102,16 @@ export class GclError extends Error {
   }
 
   toBody(): ErrorBody {
-    return this.errors
+    const body: ErrorBody = this.errors
       ? { detail: this.message, code: this.code, errors: this.errors }
       : { detail: this.message, code: this.code };
+    if (this.status === 422) {
+      // Prefect's clients read these fields (DESIGN §7.5); a 422 without field errors is about the body.
+      const problems = this.errors?.length ? this.errors : [{ path: "", message: this.message }];
+      body.exception_message = PREFECT_EXCEPTION_MESSAGE;
+      body.exception_detail = problems.map(({ path, message }) => ({ loc: prefectLoc(path), msg: message, type: this.code }));
+    }
+    return body;
   }
 }
 

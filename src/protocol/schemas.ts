@@ -1,10 +1,10 @@
 /**
  * Request and response schemas of the HTTP API. The Worker validates every body with these, and
- * `/openapi.json` is generated from the same objects, so the document cannot drift from what is
- * enforced. Server-side only (it pulls in zod); the client and CLI use `./types`.
+ * the OpenAPI document (`scripts/openapi.mjs`, at build time) is generated from the same objects,
+ * so the document cannot drift from what is enforced. Server-side only; the client and CLI use
+ * `./types`.
  */
 
-import { z } from "@hono/zod-openapi";
 import {
   MAX_HOLDER_TYPE_LENGTH,
   MAX_LEASE_SECONDS,
@@ -28,161 +28,218 @@ import type {
   LeaseGrant,
   LimitLeases,
   LimitRecord,
+  LocationHint,
   MinimalLimit,
   RenewBody,
   UpdateLimitBody,
 } from "./types";
+import {
+  boolean,
+  documented,
+  int,
+  list,
+  named,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  refine,
+  type Schema,
+  string,
+  text,
+} from "./validation";
 
 // ── Fields ──
 
-const LimitName = z
-  .string()
-  .min(1, "must not be empty")
-  .max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`)
-  .regex(NAME_PATTERN, "must not contain any of / % & > <")
-  .openapi({ example: "db" });
+const FORBIDDEN_IN_NAMES = "/ % & > <";
 
-const SlotCount = z.int().min(0).max(MAX_SLOTS);
-const RequestedSlots = z.int().min(1, "must be at least 1").max(MAX_SLOTS);
-const DecayPerSecond = z
-  .number()
-  .min(0)
-  .max(MAX_SLOTS)
-  .refine(
-    (decay) => decay === 0 || decay >= MIN_SLOT_DECAY_PER_SECOND,
-    `must be 0 (no decay) or at least ${MIN_SLOT_DECAY_PER_SECOND.toFixed(6)} (one slot in 11.6 days)`,
-  );
+/** Prefect's name rule (V-1), stated once: which forbidden characters a name holds. */
+function nameRule(value: string): string | undefined {
+  if (NAME_PATTERN.test(value)) {
+    return undefined;
+  }
+  const found = [...new Set([...value].filter((ch) => "/%&><".includes(ch)))].join(" ");
+  return `must not contain ${found} (a name may not contain any of ${FORBIDDEN_IN_NAMES})`;
+}
+
+const nameRules = {
+  expected: `a limit name (1 to ${MAX_NAME_LENGTH} characters, none of ${FORBIDDEN_IN_NAMES})`,
+  minLength: 1,
+  maxLength: MAX_NAME_LENGTH,
+  json: { pattern: NAME_PATTERN.source, example: "db" },
+};
+
+const LimitName = string({ ...nameRules, rule: nameRule });
+
+const SlotCount = int(0, MAX_SLOTS);
+const RequestedSlots = int(1, MAX_SLOTS);
+// A decay so small that waits stop being meaningful numbers is refused (one slot in 11.6 days at least).
+const DecayPerSecond = refine(number(0, MAX_SLOTS), (decay) =>
+  decay === 0 || decay >= MIN_SLOT_DECAY_PER_SECOND
+    ? undefined
+    : `must be 0 (no decay) or at least ${MIN_SLOT_DECAY_PER_SECOND.toFixed(6)} (one slot in 11.6 days), got ${decay}`,
+);
 // Counted after de-duplication, as the request is served: `["a", "a"]` is one name.
-const Names = z
-  .array(LimitName)
-  .refine((names) => new Set(names).size <= MAX_NAMES, `must list at most ${MAX_NAMES} distinct names`);
-const LeaseSeconds = z.number().min(MIN_LEASE_SECONDS).max(MAX_LEASE_SECONDS);
-const WaitSeconds = z.number().min(0).max(MAX_WAIT_SECONDS);
-const Mode = z.enum(["concurrency", "rate_limit"]);
-const Holder = z.strictObject({ type: z.string().min(1).max(MAX_HOLDER_TYPE_LENGTH), id: z.string().min(1).max(MAX_NAME_LENGTH) });
-const RequestId = z.string().regex(REQUEST_ID_PATTERN, "must be 1-64 of A-Z a-z 0-9 - _");
-const Timestamp = z.string().openapi({ format: "date-time" });
+const Names = list(LimitName, { expected: `a list of limit names, like ["db"]`, maxDistinct: MAX_NAMES, noun: "names" });
+const LeaseSeconds = number(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS);
+const WaitSeconds = number(0, MAX_WAIT_SECONDS);
+const Mode = oneOf(["concurrency", "rate_limit"]);
+const Holder = object(
+  {
+    type: string({ expected: `a string of 1 to ${MAX_HOLDER_TYPE_LENGTH} characters`, minLength: 1, maxLength: MAX_HOLDER_TYPE_LENGTH }),
+    id: string({ expected: `a string of 1 to ${MAX_NAME_LENGTH} characters`, minLength: 1, maxLength: MAX_NAME_LENGTH }),
+  },
+  { strict: true },
+);
+const RequestId = string({
+  expected: "a request id (1 to 64 of A-Z a-z 0-9 - _)",
+  json: { pattern: REQUEST_ID_PATTERN.source },
+  rule: (value) => (REQUEST_ID_PATTERN.test(value) ? undefined : `must be 1 to 64 of A-Z a-z 0-9 - _, got ${JSON.stringify(value)}`),
+});
+
+/** Cloudflare's Durable Object location hints. */
+export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const satisfies readonly LocationHint[];
 
 // ── Requests ──
 
-export const CreateLimitSchema = z
-  .strictObject({
-    name: LimitName,
-    limit: SlotCount,
-    active: z.boolean().optional(),
-    slot_decay_per_second: DecayPerSecond.optional(),
-    active_slots: SlotCount.optional(),
-    denied_slots: SlotCount.optional(),
-  })
-  .openapi("CreateLimit") satisfies z.ZodType<CreateLimitBody>;
+export const CreateLimitSchema = named(
+  "CreateLimit",
+  object(
+    {
+      name: LimitName,
+      limit: SlotCount,
+      active: optional(boolean()),
+      slot_decay_per_second: optional(DecayPerSecond),
+      active_slots: optional(SlotCount),
+      denied_slots: optional(SlotCount),
+      location_hint: optional(oneOf(LOCATION_HINTS)),
+    },
+    { strict: true },
+  ),
+) satisfies Schema<CreateLimitBody>;
 
-export const UpdateLimitSchema = z
-  .strictObject({
-    name: z.string().optional().openapi({ description: "Limits cannot be renamed: only the current name is accepted" }),
-    active: z.boolean().optional(),
-    limit: SlotCount.optional(),
-    slot_decay_per_second: DecayPerSecond.optional(),
-    active_slots: SlotCount.optional(),
-    denied_slots: SlotCount.optional(),
-  })
-  .openapi("UpdateLimit") satisfies z.ZodType<UpdateLimitBody>;
+export const UpdateLimitSchema = named(
+  "UpdateLimit",
+  object(
+    {
+      name: optional(text({ description: "Limits cannot be renamed: only the current name is accepted" })),
+      active: optional(boolean()),
+      limit: optional(SlotCount),
+      slot_decay_per_second: optional(DecayPerSecond),
+      active_slots: optional(SlotCount),
+      denied_slots: optional(SlotCount),
+    },
+    { strict: true },
+  ),
+) satisfies Schema<UpdateLimitBody>;
 
-export const FilterSchema = z
-  .object({
-    limit: z.int().min(0).max(MAX_PAGE_SIZE).optional(),
-    offset: z.int().min(0).optional(),
-  })
-  .openapi("Filter") satisfies z.ZodType<FilterBody>;
+export const FilterSchema = named(
+  "Filter",
+  object({ limit: optional(int(0, MAX_PAGE_SIZE)), offset: optional(int(0)) }),
+) satisfies Schema<FilterBody>;
 
 // Acquire and release bodies ignore unknown keys, as Prefect does (V-3: `create_if_missing`).
 const incrementFields = {
   names: Names,
   slots: RequestedSlots,
-  mode: Mode.optional(),
-  wait_seconds: WaitSeconds.optional(),
-  request_id: RequestId.optional(),
+  mode: optional(Mode),
+  wait_seconds: optional(WaitSeconds),
+  request_id: optional(RequestId),
 };
 
-export const IncrementSchema = z.object(incrementFields).openapi("Increment") satisfies z.ZodType<IncrementBody>;
+export const IncrementSchema = named("Increment", object(incrementFields)) satisfies Schema<IncrementBody>;
 
-export const IncrementWithLeaseSchema = z
-  .object({ ...incrementFields, lease_duration: LeaseSeconds.optional(), holder: Holder.optional() })
-  .openapi("IncrementWithLease") satisfies z.ZodType<IncrementWithLeaseBody>;
+export const IncrementWithLeaseSchema = named(
+  "IncrementWithLease",
+  object({ ...incrementFields, lease_duration: optional(LeaseSeconds), holder: optional(Holder) }),
+) satisfies Schema<IncrementWithLeaseBody>;
 
-export const DecrementSchema = z
-  .object({ names: Names, slots: RequestedSlots, occupancy_seconds: z.number().min(0).optional() })
-  .openapi("Decrement") satisfies z.ZodType<DecrementBody>;
+export const DecrementSchema = named(
+  "Decrement",
+  object({ names: Names, slots: RequestedSlots, occupancy_seconds: optional(number(0)) }),
+) satisfies Schema<DecrementBody>;
 
-export const DecrementWithLeaseSchema = z.object({ lease_id: z.string().min(1) }).openapi("DecrementWithLease");
+export const DecrementWithLeaseSchema = named(
+  "DecrementWithLease",
+  object({ lease_id: string({ expected: "a lease id from /increment-with-lease", minLength: 1 }) }),
+) satisfies Schema<{ lease_id: string }>;
 
-export const CancelSchema = z
-  .object({ names: Names, request_id: RequestId })
-  .openapi("Cancel") satisfies z.ZodType<CancelBody>;
+export const CancelSchema = named("Cancel", object({ names: Names, request_id: RequestId })) satisfies Schema<CancelBody>;
 
-export const RenewSchema = z
-  .object({ lease_duration: LeaseSeconds.optional() })
-  .openapi("Renew") satisfies z.ZodType<RenewBody>;
+export const RenewSchema = named("Renew", object({ lease_duration: optional(LeaseSeconds) })) satisfies Schema<RenewBody>;
 
-// ── Responses ──
+// ── Responses (documentation only: the Worker never checks its own answers) ──
 
-export const LimitRecordSchema = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    limit: z.int(),
-    active: z.boolean(),
-    active_slots: z.int(),
-    denied_slots: z.int(),
-    slot_decay_per_second: z.number(),
-    avg_slot_occupancy_seconds: z.number(),
+const Int = documented<number>({ type: "integer" });
+const Num = documented<number>({ type: "number" });
+const Str = documented<string>({ type: "string" });
+const Timestamp = documented<string>({ type: "string", format: "date-time" });
+const Uuid = documented<string>({ type: "string", format: "uuid" });
+
+export const LimitRecordSchema = named(
+  "Limit",
+  object({
+    id: Uuid,
+    name: Str,
+    limit: Int,
+    active: boolean(),
+    active_slots: Int,
+    denied_slots: Int,
+    slot_decay_per_second: Num,
+    avg_slot_occupancy_seconds: Num,
     created: Timestamp,
     updated: Timestamp,
-  })
-  .openapi("Limit") satisfies z.ZodType<LimitRecord>;
+    location_hint: optional(nullable(Str)),
+  }),
+) satisfies Schema<LimitRecord>;
 
-const MinimalLimitShape = { id: z.uuid(), name: z.string(), limit: z.int() };
+export const LimitRecordsSchema = list(LimitRecordSchema);
 
-export const MinimalLimitsSchema = z
-  .array(z.object(MinimalLimitShape))
-  .openapi("MinimalLimits") satisfies z.ZodType<MinimalLimit[]>;
+const minimalLimitShape = { id: Uuid, name: Str, limit: Int };
 
-export const LeaseGrantSchema = z
-  .object({
-    lease_id: z.string(),
-    limits: z.array(z.object({ ...MinimalLimitShape, fencing_token: z.int() })),
-    missing: z.array(z.string()),
+export const MinimalLimitsSchema = named("MinimalLimits", list(object(minimalLimitShape))) satisfies Schema<MinimalLimit[]>;
+
+export const LeaseGrantSchema = named(
+  "LeaseGrant",
+  object({
+    lease_id: Str,
+    limits: list(object({ ...minimalLimitShape, fencing_token: Int })),
+    missing: list(Str),
     expires_at: Timestamp,
-  })
-  .openapi("LeaseGrant") satisfies z.ZodType<LeaseGrant>;
+  }),
+) satisfies Schema<LeaseGrant>;
 
-export const LimitLeasesSchema = z
-  .object({
-    leases: z.array(
-      z.object({
-        lease_id: z.string(),
-        slots: z.int(),
-        holder: Holder.nullable(),
+export const LimitLeasesSchema = named(
+  "LimitLeases",
+  object({
+    leases: list(
+      object({
+        lease_id: Str,
+        slots: Int,
+        holder: nullable(Holder),
         acquired_at: Timestamp,
         expires_at: Timestamp,
       }),
     ),
-    waiting: z.int(),
-    waiters: z.array(
-      z.object({
-        position: z.int(),
-        slots: z.int(),
+    waiting: Int,
+    waiters: list(
+      object({
+        position: Int,
+        slots: Int,
         mode: Mode,
-        holder: Holder.nullable(),
+        holder: nullable(Holder),
         waiting_since: Timestamp,
       }),
     ),
-  })
-  .openapi("LimitLeases") satisfies z.ZodType<LimitLeases>;
+  }),
+) satisfies Schema<LimitLeases>;
 
-export const ErrorSchema = z
-  .object({
-    detail: z.string(),
-    code: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  })
-  .openapi("Error");
+export const ErrorSchema = named(
+  "Error",
+  object({
+    detail: Str,
+    code: Str,
+    errors: optional(list(object({ path: Str, message: Str }))),
+  }),
+);

@@ -25,7 +25,12 @@ export interface LimitRecord {
   /** ISO 8601 timestamps. */
   created: string;
   updated: string;
+  /** The Cloudflare region hint given on create, or null (absent from servers that predate it). */
+  location_hint?: string | null;
 }
+
+/** Cloudflare's location hints for where a limit's Durable Object is first placed. */
+export type LocationHint = "wnam" | "enam" | "sam" | "weur" | "eeur" | "apac" | "oc" | "afr" | "me";
 
 export interface CreateLimitBody {
   name: string;
@@ -34,9 +39,11 @@ export interface CreateLimitBody {
   slot_decay_per_second?: number;
   active_slots?: number;
   denied_slots?: number;
+  /** Where to place the limit's object first (Cloudflare's region hints). */
+  location_hint?: LocationHint;
 }
 
-export type UpdateLimitBody = Partial<CreateLimitBody> & {
+export type UpdateLimitBody = Partial<Omit<CreateLimitBody, "location_hint">> & {
   /** Limits cannot be renamed (one object per name): only the current name is accepted. */
   name?: string;
 };

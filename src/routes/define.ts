@@ -1,27 +1,30 @@
 /**
- * How a route is declared: one call registers the handler with Hono and its description with the
- * OpenAPI registry, from the same zod schema that validates its body. Bodies are read here, once:
- * size-capped (413), parsed as JSON whatever the Content-Type (curl's `-d` sends form encoding),
- * and validated into a 422 that names each offending field.
+ * How a route is declared: one call registers the handler with Hono and records its description
+ * (for the OpenAPI document built by `scripts/openapi.mjs`), with the same schema that validates
+ * its body. Bodies are read here, once: size-capped (413), parsed as JSON whatever the
+ * Content-Type (curl's `-d` sends form encoding), and validated into a 422 that names each
+ * offending field. Trailing slashes do not matter (the app is created with `strict: false`).
  */
 
-import type { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type Role, requireRole } from "../middleware/auth";
 import { MAX_BODY_BYTES } from "../protocol/constants";
 import { GclError } from "../protocol/errors";
-import { ErrorSchema } from "../protocol/schemas";
+import { RESERVED_NAMES } from "../protocol/names";
+import { parseBody, type Schema } from "../protocol/validation";
+
+export { parseBody } from "../protocol/validation";
 
 export type AppEnv = { Bindings: Env };
-export type App = OpenAPIHono<AppEnv>;
+export type App = Hono<AppEnv>;
 export type AppContext = Context<AppEnv>;
 
 export const API_PREFIX = "/api/v2/concurrency_limits";
 
 type Method = "get" | "post" | "patch" | "delete";
 
-export interface RouteSpec<Body extends z.ZodType | undefined> {
+export interface RouteSpec<Body extends Schema<unknown> | undefined> {
   method: Method;
   /** OpenAPI-style path under `API_PREFIX`, with `{param}` placeholders. */
   path: string;
@@ -31,33 +34,71 @@ export interface RouteSpec<Body extends z.ZodType | undefined> {
   /** Whether an empty body is refused. @default true when `body` is set */
   bodyRequired?: boolean;
   /** Success status → description and optional response schema. */
-  success: { status: number; description: string; schema?: z.ZodType };
+  success: { status: number; description: string; schema?: Schema<unknown> };
   /** Error statuses this route can answer, beyond auth and validation. */
   errors?: number[];
 }
 
-type BodyOf<Body> = Body extends z.ZodType ? z.infer<Body> : undefined;
+export type AnyRouteSpec = RouteSpec<Schema<unknown> | undefined>;
 
-/** Each app's registered paths, to tell a wrong method (405) from an unknown path (404). */
-const knownPaths = new WeakMap<App, { pattern: RegExp; method: string }[]>();
+type BodyOf<Body> = Body extends Schema<infer T> ? T : undefined;
 
-export function defineRoute<Body extends z.ZodType | undefined>(
+interface KnownRoute {
+  spec: AnyRouteSpec;
+  /** Path segments under the prefix; `{param}` matches any one segment (`{id_or_name}`: no reserved word). */
+  segments: string[];
+}
+
+/** Each app's routes: for 405 answers (which methods a path has) and for the OpenAPI document. */
+const knownRoutes = new WeakMap<App, KnownRoute[]>();
+
+/** `/a/{b}/` → `["a", "{b}"]`: one trailing slash does not count, an empty segment (`//`) does. */
+function segmentsOf(path: string): string[] {
+  const trimmed = path.replace(/^\//, "").replace(/\/$/, "");
+  return trimmed === "" ? [] : trimmed.split("/");
+}
+
+/** Whether a path segment is a word of the API, never a limit's name. */
+function isReserved(segment: string): boolean {
+  return RESERVED_NAMES.includes(segment);
+}
+
+function matches(route: KnownRoute, segments: readonly string[]): boolean {
+  return (
+    route.segments.length === segments.length &&
+    route.segments.every((pattern, index) => {
+      const segment = segments[index] ?? "";
+      if (pattern === "{id_or_name}") {
+        return !isReserved(segment);
+      }
+      return pattern.startsWith("{") || pattern === segment;
+    })
+  );
+}
+
+export function defineRoute<Body extends Schema<unknown> | undefined>(
   app: App,
   spec: RouteSpec<Body>,
   handler: (c: AppContext, body: BodyOf<Body>) => Promise<Response>,
 ): void {
-  const honoPath = API_PREFIX + spec.path.replace(/\{(\w+)\}/g, ":$1");
+  // Registered without a trailing slash: under `strict: false` Hono matches both spellings then.
+  const honoPath = (API_PREFIX + spec.path.replace(/\{(\w+)\}/g, ":$1")).replace(/\/$/, "");
   const bodySchema = spec.body;
   const required = spec.bodyRequired ?? true;
-  const routes = knownPaths.get(app) ?? [];
-  knownPaths.set(app, routes);
-  routes.push({
-    pattern: new RegExp(`^${(API_PREFIX + spec.path).replace(/\{\w+\}/g, "[^/]+")}/?$`),
-    method: spec.method.toUpperCase(),
-  });
+  const routes = knownRoutes.get(app) ?? [];
+  knownRoutes.set(app, routes);
+  routes.push({ spec, segments: segmentsOf(spec.path) });
   app.on(
     spec.method.toUpperCase(),
     honoPath,
+    async (c, next) => {
+      // `GET …/increment` is the wrong method for a route, not a limit named "increment".
+      const idOrName = c.req.param("id_or_name");
+      if (idOrName !== undefined && isReserved(idOrName)) {
+        return c.notFound();
+      }
+      return next();
+    },
     requireRole(spec.role),
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -70,12 +111,23 @@ export function defineRoute<Body extends z.ZodType | undefined>(
       return handler(c, body as BodyOf<Body>);
     },
   );
-  register(app, spec);
+}
+
+/** The route descriptions registered on `app`, in registration order. */
+export function routeSpecs(app: App): AnyRouteSpec[] {
+  return (knownRoutes.get(app) ?? []).map((route) => route.spec);
 }
 
 /** The methods a path exists for, or an empty list when no route has it. */
 export function allowedMethods(app: App, path: string): string[] {
-  return (knownPaths.get(app) ?? []).filter((route) => route.pattern.test(path)).map((route) => route.method);
+  if (!(path === API_PREFIX || path.startsWith(`${API_PREFIX}/`))) {
+    return [];
+  }
+  const segments = segmentsOf(path.slice(API_PREFIX.length));
+  const methods = (knownRoutes.get(app) ?? [])
+    .filter((route) => matches(route, segments))
+    .map((route) => route.spec.method.toUpperCase());
+  return [...new Set(methods)];
 }
 
 async function readJson(c: AppContext): Promise<unknown> {
@@ -88,66 +140,4 @@ async function readJson(c: AppContext): Promise<unknown> {
   } catch (error) {
     throw new GclError("invalid_json", `request body is not valid JSON: ${(error as Error).message}`);
   }
-}
-
-function parseBody<Schema extends z.ZodType>(schema: Schema, raw: unknown, required: boolean): z.infer<Schema> {
-  if (raw === undefined) {
-    if (required) {
-      throw new GclError("invalid_request", "request body is required", {
-        errors: [{ path: "", message: "request body is required" }],
-      });
-    }
-    raw = {};
-  }
-  const result = schema.safeParse(raw);
-  if (result.success) {
-    return result.data;
-  }
-  const errors = result.error.issues.map((issue) => ({
-    path: issue.path.map(String).join("."),
-    message: issue.message,
-  }));
-  const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).join("; ");
-  throw new GclError("invalid_request", detail, { errors });
-}
-
-const STATUS_TEXT: Record<number, string> = {
-  401: "Missing or invalid bearer token",
-  403: "The client token may not use this route",
-  404: "Concurrency Limit not found",
-  409: "A limit with this name exists",
-  410: "Lease not found - it may have expired or been revoked",
-  413: "Request body over 64 KiB",
-  422: "Invalid request",
-  423: "Locked: slots unavailable; see the Retry-After header",
-  503: "Auth is not configured",
-};
-
-function register(app: App, spec: RouteSpec<z.ZodType | undefined>): void {
-  const errorResponse = (status: number) => ({
-    description: STATUS_TEXT[status] ?? "Error",
-    content: { "application/json": { schema: ErrorSchema } },
-  });
-  const responses: Record<string, object> = {
-    [spec.success.status]: spec.success.schema
-      ? { description: spec.success.description, content: { "application/json": { schema: spec.success.schema } } }
-      : { description: spec.success.description },
-  };
-  for (const status of [401, 403, 503, ...(spec.body ? [413, 422] : []), ...(spec.errors ?? [])]) {
-    responses[status] = errorResponse(status);
-  }
-  const params = [...spec.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
-  app.openAPIRegistry.registerPath({
-    method: spec.method,
-    path: API_PREFIX + spec.path,
-    summary: spec.summary,
-    security: [{ bearer: [] }],
-    ...(params.length > 0
-      ? { parameters: params.map((name) => ({ name, in: "path" as const, required: true, schema: { type: "string" as const } })) }
-      : {}),
-    ...(spec.body
-      ? { request: { body: { required: spec.bodyRequired ?? true, content: { "application/json": { schema: spec.body } } } } }
-      : {}),
-    responses,
-  });
 }

@@ -16,6 +16,7 @@ import {
   FilterSchema,
   LimitLeasesSchema,
   LimitRecordSchema,
+  LimitRecordsSchema,
   UpdateLimitSchema,
 } from "../protocol/schemas";
 import { type App, type AppContext, defineRoute } from "./define";
@@ -48,7 +49,7 @@ export function limitRoutes(app: App): void {
       role: "client",
       body: FilterSchema,
       bodyRequired: false,
-      success: { status: 200, description: "A page of limits", schema: LimitRecordSchema.array() },
+      success: { status: 200, description: "A page of limits", schema: LimitRecordsSchema },
     },
     async (c, body) => c.json(await listLimits(c.env, body)),
   );

@@ -23,6 +23,7 @@ import {
   MinimalLimitsSchema,
   RenewSchema,
 } from "../protocol/schemas";
+import { grantForCaller, releaseAnyLeaseId, renewAnyLeaseId } from "../prefect/lease-ids";
 import { type App, type AppContext, defineRoute } from "./define";
 
 /** A request that goes away gives back what it waits for; the give-back outlives the response. */
@@ -59,7 +60,12 @@ export function slotRoutes(app: App): void {
       success: { status: 200, description: "The lease", schema: LeaseGrantSchema },
       errors: [423],
     },
-    async (c, body) => c.json(await incrementWithLease(c.env, body, waitContext(c))),
+    async (c, body) => {
+      const grant = await incrementWithLease(c.env, body, waitContext(c));
+      // Prefect's client gets a UUID lease id it can parse (src/prefect/lease-ids.ts).
+      const release = (leaseId: string) => decrementWithLease(c.env, { lease_id: leaseId });
+      return c.json(await grantForCaller(c.env, c.req.raw.headers, grant, release));
+    },
   );
 
   defineRoute(
@@ -86,7 +92,8 @@ export function slotRoutes(app: App): void {
       success: { status: 204, description: "Released" },
     },
     async (c, body) => {
-      await decrementWithLease(c.env, body);
+      // A UUID resolves through the lease directory; an id that names no lease is already released.
+      await releaseAnyLeaseId(c.env, body.lease_id, (leaseId) => decrementWithLease(c.env, { lease_id: leaseId }));
       return c.body(null, 204);
     },
   );
@@ -120,7 +127,9 @@ export function slotRoutes(app: App): void {
       errors: [410],
     },
     async (c, body) => {
-      await renew(c.env, c.req.param("lease_id") ?? "", body);
+      // A UUID resolves through the lease directory; an id that names no lease → 410.
+      const given = c.req.param("lease_id") ?? "";
+      await renewAnyLeaseId(c.env, given, body.lease_duration, (leaseId) => renew(c.env, leaseId, body));
       return c.body(null, 204);
     },
   );

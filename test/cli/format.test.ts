@@ -4,7 +4,7 @@
  */
 
 import { describe, it } from "vitest";
-import { holderLabel, relativeTime, styleFor, table } from "../../src/cli/format";
+import { holderLabel, leasesTable, relativeTime, styleFor, table } from "../../src/cli/format";
 
 const NOW = Date.parse("2026-11-21T12:00:00.000Z");
 
@@ -74,5 +74,28 @@ describe("holderLabel", () => {
     const long = holderLabel({ type: "gcl-run", id: "x".repeat(100) });
     expect(long).toHaveLength(60);
     expect(long.endsWith("…")).toBe(true);
+  });
+});
+
+describe("leasesTable", () => {
+  it("lists the line under the leases, head first, with who waits and since when", ({ expect }) => {
+    const text = leasesTable(
+      "db",
+      {
+        leases: [],
+        waiting: 2,
+        waiters: [
+          { position: 1, slots: 1, mode: "concurrency", holder: { type: "job", id: "nightly" }, waiting_since: at(-5_000) },
+          { position: 2, slots: 3, mode: "rate_limit", holder: null, waiting_since: at(-1_000) },
+        ],
+      },
+      NOW,
+      styleFor({ write: () => true, isTTY: false }, {}),
+    );
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toBe("No leases on global concurrency limit 'db'. 2 requests are waiting for slots.");
+    expect(lines[1]).toMatch(/^#\s+WAITER\s+SLOTS\s+MODE\s+SINCE$/);
+    expect(lines[2]).toMatch(/^1\s+job nightly\s+1\s+concurrency\s+5 s ago$/);
+    expect(lines[3]).toMatch(/^2\s+-\s+3\s+rate_limit\s+1 s ago$/);
   });
 });

@@ -1,47 +1,46 @@
-// The `gcl` command line as an operator gets it: `npm run build`'s output, started through the
-// package's `bin` entry (`npx gcl`) and through its own shebang, as real processes talking to the
-// real Worker over HTTP, with real signals. Builds into a temporary copy of the package (its
-// `node_modules` linked to this one's, for commander), so it never depends on a stale `dist/`.
+// The command line as an operator gets it: `npm pack`'s tarball installed offline into an empty
+// project, started as `npx edge-gcl` and `npx gcl` (the package's two `bin` names) and through
+// node_modules/.bin/gcl's shebang, as real processes talking to the real Worker over HTTP, with
+// real signals. The install holds nothing but edge-gcl: the bundle must run on its own.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { createClient, type GclClient } from "../../src/client";
 import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
 import { firstLine } from "../helpers/memory-io";
+import { type InstalledPackage, packAndInstall, systemNode } from "../helpers/tarball";
 
 const execute = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 let worker: LocalWorker;
 let client: GclClient;
+let pkg: InstalledPackage;
 let packageDir: string;
 let bin: string;
+let otherNode: { path: string; major: number } | undefined;
 
 beforeAll(async () => {
-  const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as Record<string, unknown>;
-  packageDir = await mkdtemp(join(tmpdir(), "edge-gcl-cli-"));
-  const { name, type, exports, bin: bins } = manifest;
-  await writeFile(join(packageDir, "package.json"), JSON.stringify({ name, type, exports, bin: bins }, null, 2));
-  await symlink(join(root, "node_modules"), join(packageDir, "node_modules"), "dir");
-  const [started] = await Promise.all([
-    startLocalWorker(),
-    execute(process.execPath, [join(root, "scripts/build.mjs"), "--outdir", join(packageDir, "dist")], { cwd: root }),
-  ]);
-  worker = started;
+  [worker, pkg, otherNode] = await Promise.all([startLocalWorker(), packAndInstall(), systemNode()]);
   client = createClient({ url: worker.url });
-  bin = join(packageDir, "dist", "cli", "bin.js");
-}, 60_000);
+  packageDir = pkg.project;
+  bin = join(packageDir, "node_modules", ".bin", "gcl");
+}, 120_000);
 
 afterAll(async () => {
   await worker?.stop();
-  if (packageDir) {
-    await rm(packageDir, { recursive: true, force: true });
-  }
+  await pkg?.remove();
 });
+
+/** `npx <args>` in the consumer project; never from the registry (offline, no install prompt). */
+function npx(args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return execute("npx", ["--offline", ...args], {
+    cwd: packageDir,
+    env: { ...process.env, npm_config_yes: "false", GCL_URL: worker.url },
+    timeout: 60_000,
+  });
+}
 
 /** Resolves with the exit code of a process; gcl itself never dies of a signal, it exits. */
 function exitCode(child: ChildProcess): Promise<number | string> {
@@ -56,17 +55,58 @@ function gcl(args: string[]): ChildProcess {
   return spawn(bin, args, { env: { ...process.env, GCL_URL: worker.url }, stdio: "pipe" });
 }
 
-describe("the built gcl", () => {
-  it("runs as `npx gcl` through the package's bin entry", async ({ expect }) => {
-    // npm_config_yes=false: should the local bin not resolve, fail rather than fetch "gcl" from the registry.
-    const { stdout } = await execute("npx", ["gcl", "--help"], {
-      cwd: packageDir,
-      env: { ...process.env, npm_config_yes: "false" },
-      timeout: 60_000,
+describe("the installed gcl", () => {
+  it("runs as `npx edge-gcl` and `npx gcl`, and prints the package's version", async ({ expect }) => {
+    const { version } = JSON.parse(await readFile(join(pkg.installed, "package.json"), "utf8")) as { version: string };
+
+    const long = await npx(["edge-gcl", "--version"]);
+    const short = await npx(["gcl", "--help"]);
+
+    expect(long.stdout).toBe(`${version}\n`);
+    expect(short.stdout).toContain("Usage: gcl [options] [command]");
+    expect(short.stdout).toContain("rate-limit");
+  });
+
+  it("creates if missing with `npx edge-gcl ensure`, twice, and lists the limit as JSON", async ({ expect }) => {
+    const name = `cli-bin-ensure-${Date.now()}`;
+
+    await npx(["edge-gcl", "ensure", name, "--limit", "2"]);
+    await npx(["edge-gcl", "ensure", name, "--limit", "2"]);
+    const { stdout } = await npx(["edge-gcl", "ls", "--json"]);
+
+    expect((JSON.parse(stdout) as { name: string; limit: number }[]).filter((limit) => limit.name === name)).toEqual([
+      expect.objectContaining({ name, limit: 2 }),
+    ]);
+  });
+
+  it("runs on the machine's own Node, when it has one (the package says Node >= 20)", async ({ expect, skip }) => {
+    if (otherNode === undefined) {
+      skip("no node on PATH outside node_modules");
+      return;
+    }
+    const name = `cli-bin-node${otherNode.major}-${Date.now()}`;
+    const script = join(pkg.installed, "dist", "cli", "bin.js");
+    const options = { cwd: packageDir, env: { ...process.env, GCL_URL: worker.url }, timeout: 60_000 };
+    const node = otherNode.path;
+
+    await execute(node, [script, "ensure", name, "--limit", "1"], options);
+    const ran = await execute(node, [script, "run", name, "--", node, "-e", "console.log(process.version)"], options);
+
+    expect(otherNode.major).toBeGreaterThanOrEqual(20);
+    expect(ran.stdout.trim()).toMatch(new RegExp(`^v${otherNode.major}\\.`));
+    expect((await client.limits.get(name)).active_slots).toBe(0);
+  });
+
+  it("refuses a misspelled limit in `gcl run`: exit 1, the command never runs", async ({ expect }) => {
+    const name = `cli-bin-typo-${Date.now()}`;
+    const running = gcl(["run", name, "--", process.execPath, "-e", "process.stdout.write('ran')"]);
+    let output = "";
+    running.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
     });
 
-    expect(stdout).toContain("Usage: gcl [options] [command]");
-    expect(stdout).toContain("rate-limit");
+    expect(await exitCode(running)).toBe(1);
+    expect(output).toBe("");
   });
 
   it("manages limits from a real process, with the exit codes of the issue", async ({ expect }) => {

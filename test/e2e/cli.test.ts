@@ -459,7 +459,7 @@ describe("gcl leases", () => {
 
       expect(code).toBe(0);
       const printed = JSON.parse(out) as { leases: Record<string, unknown>[]; waiting: number };
-      expect(Object.keys(printed).sort()).toEqual(["leases", "waiting"]);
+      expect(Object.keys(printed).sort()).toEqual(["leases", "waiters", "waiting"]);
       expect(printed.waiting).toBe(0);
       expect(printed.leases).toHaveLength(1);
       expect(Object.keys(printed.leases[0] ?? {}).sort()).toEqual(["acquired_at", "expires_at", "holder", "lease_id", "slots"]);
@@ -512,7 +512,7 @@ describe("gcl run", () => {
     expect(leases[0]?.slots).toBe(1);
     expect(leases[0]?.holder.type).toBe("gcl-run");
     expect(leases[0]?.holder.id).toContain(`test-host:1 ${process.execPath} -e`);
-    expect(await client.limits.leases(name)).toEqual({ leases: [], waiting: 0 });
+    expect(await client.limits.leases(name)).toEqual({ leases: [], waiting: 0, waiters: [] });
   });
 
   it("exits with the command's exit code and releases the slots when it fails", async ({ expect }) => {
@@ -522,7 +522,7 @@ describe("gcl run", () => {
     const { code } = await gcl(["run", name, "--occupy", "2", "--", process.execPath, "-e", "process.exit(3)"]);
 
     expect(code).toBe(3);
-    expect(await client.limits.leases(name)).toEqual({ leases: [], waiting: 0 });
+    expect(await client.limits.leases(name)).toEqual({ leases: [], waiting: 0, waiters: [] });
     expect((await record(name)).active_slots).toBe(0);
   });
 
@@ -613,7 +613,7 @@ describe("gcl run", () => {
     }
   });
 
-  it("prints no progress line when stderr is not a terminal", async ({ expect }) => {
+  it("draws no spinner when stderr is not a terminal (a plain line comes only every 5 s)", async ({ expect }) => {
     const name = unique("run-quiet");
     await client.limits.create({ name, limit: 1 });
     const held = await client.acquire(name);
@@ -639,24 +639,29 @@ describe("gcl run", () => {
     expect((await record(name)).active_slots).toBe(0);
   });
 
-  it("runs the command with a warning when a limit does not exist, as Prefect does", async ({ expect }) => {
+  it("refuses a limit that does not exist, without starting the command, says how to create it, and exits 1", async ({ expect }) => {
     const name = unique("run-missing");
+    const other = unique("run-present");
+    await client.limits.create({ name: other, limit: 1 });
 
-    const { code, err } = await gcl(["run", name, "--", process.execPath, "-e", "process.exit(4)"]);
-
-    expect(code).toBe(4);
-    expect(err).toContain(`Warning: Concurrency limits ['${name}'] do not exist - skipping acquisition.`);
-  });
-
-  it("refuses a missing limit with --strict, without starting the command, and exits 1", async ({ expect }) => {
-    const name = unique("run-strict");
-
-    const { code, err, io } = await gcl(["run", name, "--strict", "--", process.execPath, "-e", "0"]);
+    const { code, err, io } = await gcl(["run", `${other},${name}`, "--", process.execPath, "-e", "0"]);
 
     expect(code).toBe(1);
     expect(io.children).toEqual([]);
-    expect(err).toContain(`Concurrency limits ['${name}'] must be created before acquiring slots.`);
-    expect(err).toContain("gcl create NAME --limit N");
+    expect(err).toContain(`Error: Global concurrency limit '${name}' does not exist, so \`${process.execPath}\` was not started.`);
+    expect(err).toContain(`gcl create ${name} --limit N`);
+    expect(err).toContain("--allow-missing");
+    // What was taken on the limit that exists was given back.
+    expect((await record(other)).active_slots).toBe(0);
+  });
+
+  it("runs the command with a warning for a missing limit with --allow-missing, as Prefect does", async ({ expect }) => {
+    const name = unique("run-allow-missing");
+
+    const { code, err } = await gcl(["run", name, "--allow-missing", "--", process.execPath, "-e", "process.exit(4)"]);
+
+    expect(code).toBe(4);
+    expect(err).toContain(`Warning: Concurrency limits ['${name}'] do not exist - skipping acquisition.`);
   });
 
   it("refuses --occupy above the limit, says how to fix it, and exits 1", async ({ expect }) => {
@@ -712,6 +717,7 @@ describe("gcl run", () => {
     { argv: ["run", "db", "--lease-duration", "0.5", "--", "true"], says: "Expected a number from 1 to 86400" },
     { argv: ["run", "db", "--timeout", "soon", "--", "true"], says: "Expected a number >= 0" },
     { argv: ["run", "db,,api", "--", "true"], says: "separated by commas" },
+    { argv: ["run", "db", "--strict", "--allow-missing", "--", "true"], says: "cannot be used with option '--allow-missing'" },
   ])("exits 2 without starting anything for `gcl $argv`", async ({ argv, says }, { expect }) => {
     const { code, err, io } = await gcl(argv);
 
@@ -768,16 +774,17 @@ describe("gcl rate-limit", () => {
     expect(err).toContain(`gcl update ${name} --slot-decay-per-second 1`);
   });
 
-  it("skips a missing limit with a warning, and refuses it with --strict", async ({ expect }) => {
+  it("refuses a missing limit, and skips it with a warning with --allow-missing", async ({ expect }) => {
     const name = unique("rate-missing");
 
-    const lenient = await gcl(["rate-limit", name]);
-    const strict = await gcl(["rate-limit", name, "--strict"]);
+    const strict = await gcl(["rate-limit", name]);
+    const lenient = await gcl(["rate-limit", name, "--allow-missing"]);
 
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain(`Global concurrency limit '${name}' does not exist, so nothing was admitted.`);
+    expect(strict.err).toContain(`gcl create ${name} --limit N`);
     expect(lenient.code).toBe(0);
     expect(lenient.err).toContain(`Concurrency limits ['${name}'] do not exist`);
-    expect(strict.code).toBe(1);
-    expect(strict.err).toContain("must be created before acquiring slots");
   });
 
   it.for([

@@ -1,40 +1,33 @@
-// The published client as a user gets it: `npm run build`'s output, imported by its package name
-// (`edge-gcl/client`, resolved through package.json `exports`) from a plain Node process that talks
-// to the real Worker over HTTP, and type-checked by a consumer using `moduleResolution: "nodenext"`.
-// Builds into a temporary copy of the package, so it never depends on a stale `dist/`.
+// The published client as a user gets it: `npm pack`'s tarball installed into an empty project
+// with `npm install --offline`, then `edge-gcl/client` and `edge-gcl/async` imported by package
+// name (resolved through package.json `exports`) from a plain Node process that talks to the real
+// Worker over HTTP, on this Node and on the machine's own Node (20 here) when there is one, and
+// type-checked by a consumer using `moduleResolution: "nodenext"`. Also checks what the tarball
+// holds: no runtime dependencies, no install-time scripts, README links that resolve inside it.
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, readdir, readFile, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { type InstalledPackage, packAndInstall, systemNode } from "../helpers/tarball";
 
 const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 let worker: LocalWorker;
+let pkg: InstalledPackage;
 let packageDir: string;
+let otherNode: { path: string; major: number } | undefined;
 
 beforeAll(async () => {
-  const manifest = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as Record<string, unknown>;
-  packageDir = await mkdtemp(join(tmpdir(), "edge-gcl-package-"));
-  const { name, type, exports } = manifest;
-  await writeFile(join(packageDir, "package.json"), JSON.stringify({ name, type, exports }, null, 2));
-  const [started] = await Promise.all([
-    startLocalWorker(),
-    run(process.execPath, [join(root, "scripts/build.mjs"), "--outdir", join(packageDir, "dist")], { cwd: root }),
-  ]);
-  worker = started;
-}, 60_000);
+  [worker, pkg, otherNode] = await Promise.all([startLocalWorker(), packAndInstall(), systemNode()]);
+  packageDir = pkg.project;
+}, 120_000);
 
 afterAll(async () => {
   await worker?.stop();
-  if (packageDir) {
-    await rm(packageDir, { recursive: true, force: true });
-  }
+  await pkg?.remove();
 });
 
 /** Every file under `dir`, recursively. */
@@ -48,8 +41,11 @@ import { createClient, AcquireTimeoutError } from "edge-gcl/client";
 import { concurrent } from "edge-gcl/async";
 
 const gcl = createClient({ url: process.argv[2] });
-const name = "package-" + Date.now();
-await gcl.limits.create({ name, limit: 2 });
+const name = "package-" + process.argv[3] + "-" + Date.now();
+// Create-if-missing: the second call finds the limit and returns it unchanged.
+const first = await gcl.limits.ensure({ name, limit: 2 });
+const again = await gcl.limits.ensure({ name, limit: 2 });
+const conflict = await gcl.limits.create({ name, limit: 2 }).then(() => "created", (e) => e.code + ": " + e.message);
 let inside = 0;
 let most = 0;
 const jobs = Array.from({ length: 10 }, (_, i) => () =>
@@ -79,26 +75,83 @@ const timeout = await gcl.acquire(name, { occupy: 2, timeoutSeconds: 0 }).then(
 const held = await gcl.acquire(name, { occupy: 2 });
 const refused = await gcl.acquire(name, { timeoutSeconds: 0.2 }).then(() => "granted", (e) => e.name);
 await held.release();
-console.log(JSON.stringify({ results: results.length, withinLimit: most >= 1 && most <= 2, aliveAfterRenewal, timeout, refused }));
+console.log(JSON.stringify({ ensured: first.id === again.id, conflict: conflict.replace(name, "NAME"), results: results.length, withinLimit: most >= 1 && most <= 2, aliveAfterRenewal, timeout, refused }));
 // No process.exit: the process must end on its own once the work is done (no timers left behind).
 `;
 
-describe("the built package", () => {
-  it("imports as `edge-gcl/client` in plain Node and limits over real HTTP, then lets the process exit", async ({
+const EXPECTED = {
+  ensured: true,
+  conflict:
+    "already_exists: Global concurrency limit 'NAME' already exists. Use limits.ensure() to create it only if it is missing, or limits.update() to change it.",
+  results: 10,
+  withinLimit: true,
+  aliveAfterRenewal: true,
+  timeout: "granted",
+  refused: "AcquireTimeoutError",
+};
+
+/** Every relative link target in a markdown text (`[text](target)`), without its #anchor. */
+function relativeLinks(markdown: string): string[] {
+  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((match) => (match[1] ?? "").split("#")[0] ?? "")
+    .filter((target) => target !== "" && !/^[a-z]+:/i.test(target));
+}
+
+describe("the packed tarball", () => {
+  it("holds the build, the README, the license and the docs it links to, and no sources or tests", ({ expect }) => {
+    expect(pkg.packed).toEqual(expect.arrayContaining(["package.json", "README.md", "LICENSE", "dist/client/index.js", "dist/client/index.d.ts", "dist/async/index.js", "dist/cli/bin.js", "docs/client.md", "docs/cli.md", "docs/deploy.md"]));
+    expect(pkg.packed.filter((path) => /^(src|test|bench|scripts)\//.test(path))).toEqual([]);
+  });
+
+  it("installs offline as one package: no dependencies, no install-time scripts", async ({ expect }) => {
+    const modules = (await readdir(join(packageDir, "node_modules"))).filter((entry) => !entry.startsWith("."));
+    const manifest = JSON.parse(await readFile(join(pkg.installed, "package.json"), "utf8")) as Record<string, Record<string, string>>;
+
+    expect(modules).toEqual(["edge-gcl"]);
+    expect(manifest.dependencies ?? {}).toEqual({});
+    expect(Object.keys(manifest.scripts ?? {}).filter((script) => /^(pre|post)?install$|^prepare$/.test(script))).toEqual([]);
+    expect(manifest).toMatchObject({ license: "MIT", engines: { node: ">=20" } });
+    expect(pkg.installOutput).not.toMatch(/warn/i);
+  });
+
+  it("has README and docs links that resolve inside the installed package", async ({ expect }) => {
+    const broken: string[] = [];
+    const pages = ["README.md", ...(await readdir(join(pkg.installed, "docs"))).filter((file) => file.endsWith(".md")).map((file) => `docs/${file}`)];
+    for (const page of pages) {
+      for (const target of relativeLinks(await readFile(join(pkg.installed, page), "utf8"))) {
+        const path = join(pkg.installed, dirname(page), target);
+        await access(path).catch(() => broken.push(`${page} -> ${target}`));
+      }
+    }
+
+    expect(broken).toEqual([]);
+  });
+});
+
+describe("the installed package", () => {
+  it("imports as `edge-gcl/client` and `edge-gcl/async` in plain Node and limits over real HTTP, then lets the process exit", async ({
     expect,
   }) => {
     const scriptPath = join(packageDir, "check.mjs");
     await writeFile(scriptPath, SCRIPT);
 
-    const { stdout } = await run(process.execPath, [scriptPath, worker.url], { cwd: packageDir, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, [scriptPath, worker.url, "current"], { cwd: packageDir, timeout: 30_000 });
 
-    expect(JSON.parse(stdout)).toEqual({
-      results: 10,
-      withinLimit: true,
-      aliveAfterRenewal: true,
-      timeout: "granted",
-      refused: "AcquireTimeoutError",
-    });
+    expect(JSON.parse(stdout)).toEqual(EXPECTED);
+  });
+
+  it("runs the same on the machine's own Node, when it has one (the README says Node >= 20 for the client)", async ({ expect, skip }) => {
+    if (otherNode === undefined) {
+      skip("no node on PATH outside node_modules");
+      return;
+    }
+    const scriptPath = join(packageDir, "check-system-node.mjs");
+    await writeFile(scriptPath, SCRIPT);
+
+    const { stdout } = await run(otherNode.path, [scriptPath, worker.url, `node${otherNode.major}`], { cwd: packageDir, timeout: 30_000 });
+
+    expect(otherNode.major).toBeGreaterThanOrEqual(20);
+    expect(JSON.parse(stdout)).toEqual(EXPECTED);
   });
 
   it("ships declarations that a `nodenext` TypeScript consumer resolves", async ({ expect }) => {
@@ -147,8 +200,8 @@ export async function demo(): Promise<number> {
   it("contains no Worker-only, Node-only or server-only imports", async ({ expect }) => {
     const offenders: string[] = [];
     // dist/cli is the `gcl` command line: Node-only by design, and not importable (no `exports` entry).
-    const cli = join(packageDir, "dist", "cli");
-    for (const file of (await files(join(packageDir, "dist"))).filter((path) => !path.startsWith(cli))) {
+    const cli = join(pkg.installed, "dist", "cli");
+    for (const file of (await files(join(pkg.installed, "dist"))).filter((path) => !path.startsWith(cli))) {
       const text = await readFile(file, "utf8");
       if (/from\s+["'](cloudflare:|node:|zod|hono|@hono\/)/.test(text)) {
         offenders.push(file);
@@ -156,7 +209,7 @@ export async function demo(): Promise<number> {
     }
 
     expect(offenders).toEqual([]);
-    expect((await files(join(packageDir, "dist"))).map((file) => file.slice(packageDir.length)).sort()).toContain(
+    expect((await files(join(pkg.installed, "dist"))).map((file) => file.slice(pkg.installed.length)).sort()).toContain(
       "/dist/client/index.d.ts",
     );
   });

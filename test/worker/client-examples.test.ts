@@ -66,8 +66,9 @@ describe("docs/client.md examples", () => {
     routeFetch();
 
     const gcl = createClient({ url: "https://edge-gcl.example.workers.dev", token: process.env.GCL_ADMIN_TOKEN });
-    await gcl.limits.create({ name: "reports", limit: 5 });
-    await gcl.limits.create({ name: "openai", limit: 10, slot_decay_per_second: 10 });
+    // Create each limit unless it exists: safe on every start.
+    await gcl.limits.ensure({ name: "reports", limit: 5 });
+    await gcl.limits.ensure({ name: "openai", limit: 10, slot_decay_per_second: 10 });
 
     // Hold one of the 5 "reports" slots while the function runs; released however it ends.
     const report = await gcl.concurrency("reports", (signal) => buildReport(signal), { timeoutSeconds: 30 });
@@ -87,5 +88,7 @@ describe("docs/client.md examples", () => {
     expect(completed).toEqual(prompts);
     expect(published).toEqual([{ report: { rows: 3 }, tokens: { openai: expect.any(Number), reports: expect.any(Number) } }]);
     expect((await gcl.limits.get("reports")).active_slots).toBe(0);
+    // Run again (a restart), the example's set-up does not fail: ensure() finds the limits.
+    expect((await gcl.limits.ensure({ name: "reports", limit: 5 })).limit).toBe(5);
   });
 });

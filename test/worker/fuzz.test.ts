@@ -6,7 +6,7 @@
  */
 
 import fc from "fast-check";
-import { describe, it } from "vitest";
+import { describe, type ExpectStatic, it } from "vitest";
 import { api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 const sentinels = [uniqueName("fuzz-a"), uniqueName("fuzz-b"), uniqueName("fuzz tag:✓")];
@@ -112,6 +112,27 @@ const request = fc.record({
   ),
 });
 
+/** A 422's field errors: each names its field once, in words (no `undefined`, no `[object …]`). */
+function expectReadableFieldErrors(
+  expect: ExpectStatic,
+  body: { detail: string; errors?: { path: unknown; message: unknown }[] },
+): void {
+  if (body.errors === undefined) {
+    return;
+  }
+  const seen = new Set<string>();
+  for (const { path, message } of body.errors) {
+    expect(typeof path).toBe("string");
+    expect(typeof message).toBe("string");
+    // Quoted text is the caller's own value, shown back; the rest is ours.
+    expect((message as string).replace(/"(?:[^"\\]|\\.)*"/g, '""')).not.toMatch(/undefined|\[object|^$/);
+    const key = `${path}: ${message}`;
+    expect(seen.has(key), `repeated problem ${key}`).toBe(false);
+    seen.add(key);
+    expect(body.detail).toContain(message as string);
+  }
+}
+
 describe("the HTTP API under random input", () => {
   it("never answers 500, always explains errors with a code, and a rejection changes nothing", async ({ expect }) => {
     await ensureSentinels();
@@ -127,6 +148,7 @@ describe("the HTTP API under random input", () => {
         if (response.status >= 400) {
           expect(typeof response.body?.code).toBe("string");
           expect(typeof response.body?.detail).toBe("string");
+          expectReadableFieldErrors(expect, response.body);
           // A 423 is a refusal too, but it counts in denied_slots by design (left out of snapshots).
           if (response.status !== 423) {
             expect(await snapshot()).toBe(before);

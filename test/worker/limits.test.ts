@@ -37,7 +37,7 @@ describe("POST / (create)", () => {
     ["a fractional limit", { name: "ok-frac", limit: 1.5 }, "limit"],
     ["a string limit", { name: "ok-str", limit: "2" }, "limit"],
     ["a missing limit", { name: "ok-missing" }, "limit"],
-    ["an unknown field", { name: "ok-extra", limit: 1, id: "x" }, ""],
+    ["an unknown field", { name: "ok-extra", limit: 1, id: "x" }, "id"],
     ["a negative decay", { name: "ok-decay", limit: 1, slot_decay_per_second: -1 }, "slot_decay_per_second"],
     ["a null active flag", { name: "ok-null", limit: 1, active: null }, "active"],
   ] as const)("answers 422 naming the field for %s", async ([, body, path], { expect }) => {
@@ -236,6 +236,7 @@ describe("everything else", () => {
         "POST /leases/{lease_id}/renew",
         "GET /{id_or_name}/leases",
         "GET /{id_or_name}/history",
+        "GET /healthz",
       ].sort(),
     );
   });
