@@ -63,10 +63,12 @@ export function updateLimit(state: LimitState, patch: Partial<LimitSettings>, no
   }
   settle(state, now);
   if (patch.slotDecayPerSecond !== undefined) {
-    const wasDecaying = isDecaying(state);
+    const before = config.slotDecayPerSecond;
     config.slotDecayPerSecond = patch.slotDecayPerSecond;
-    if (wasDecaying && !isDecaying(state)) {
+    if (before > 0 && !isDecaying(state)) {
       stopDecay(state);
+    } else if (patch.slotDecayPerSecond < before) {
+      slowDecay(state, before, now);
     }
   }
   if (patch.limit !== undefined) {
@@ -82,15 +84,32 @@ export function updateLimit(state: LimitState, patch: Partial<LimitSettings>, no
 
 /**
  * Decay turned off. Without it nothing would ever free the bucket, so it goes; but the leases
- * whose slots were in it are still held, so they count again as ordinary lease rows until they
- * are released or expire. Increments' bucket slots go with the bucket.
+ * whose slots were in it are still held, so they count again, in full, as ordinary lease rows
+ * until they are released or expire (a limit can be left over its limit this way; nothing is
+ * admitted until it is back under). Increments' bucket slots go with the bucket.
  */
 function stopDecay(state: LimitState): void {
   state.rateSlots = 0;
+  const active = state.config?.active ?? false;
+  for (const ticket of [...state.tickets.values()]) {
+    const heldLease = ticket.kind === "lease" && !ticket.pending && ticket.line === null;
+    const recount = heldLease && active && ticket.counted === 0 ? ticket.slots : 0;
+    if (recount > 0 || ticket.bucketed > 0) {
+      putTicket(state, { ...ticket, counted: ticket.counted + recount, bucketed: 0 });
+    }
+  }
+}
+
+/**
+ * Decay slowed down: a withdrawn grant's refund assumes its slots leaked at most at today's rate
+ * since it was granted, which would now refund more than can be left. Take off what leaked at the
+ * old rate first, so a refund never empties the bucket below what it would hold without the grant.
+ */
+function slowDecay(state: LimitState, oldRate: number, now: number): void {
   for (const ticket of [...state.tickets.values()]) {
     if (ticket.bucketed > 0) {
-      const recount = ticket.kind === "lease" ? ticket.bucketed : 0;
-      putTicket(state, { ...ticket, counted: ticket.counted + recount, bucketed: 0 });
+      const leaked = (oldRate * Math.max(0, now - ticket.acquiredAt)) / 1000;
+      putTicket(state, { ...ticket, bucketed: Math.max(0, ticket.bucketed - leaked) });
     }
   }
 }
