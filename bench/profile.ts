@@ -10,13 +10,15 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { SourceMap } from "node:module";
 import { join, relative } from "node:path";
 import { contended, EdgeApi } from "./lib/edge.ts";
+import { post } from "./lib/http.ts";
 import { benchDir, rootDir, startWorker } from "./lib/worker-host.ts";
 
-type Workload = "uncontended" | "contended" | "floor";
+/** `rpc`: the caller Worker's isolate while it loops `createClient({ binding })` acquire + release. */
+type Workload = "uncontended" | "contended" | "floor" | "rpc";
 const workload = (process.argv[2] ?? "uncontended") as Workload;
 const seconds = Number(process.argv[3] ?? 5);
-if (!["uncontended", "contended", "floor"].includes(workload) || !(seconds > 0 && seconds <= 60)) {
-  console.error("usage: node bench/profile.ts [uncontended|contended|floor] [seconds ≤ 60]");
+if (!["uncontended", "contended", "floor", "rpc"].includes(workload) || !(seconds > 0 && seconds <= 60)) {
+  console.error("usage: node bench/profile.ts [uncontended|contended|floor|rpc] [seconds ≤ 60]");
   process.exit(2);
 }
 
@@ -66,8 +68,14 @@ async function connect(url: string): Promise<{ send(method: string, params?: obj
 
 let runs = 0;
 
-async function drive(api: EdgeApi, durationMs: number): Promise<string> {
+async function drive(api: EdgeApi, durationMs: number, callerUrl: string): Promise<string> {
   runs += 1;
+  if (workload === "rpc") {
+    const name = `profile-rpc-${runs}`;
+    await api.createLimit({ name, limit: 8 });
+    const answer = await post(`${callerUrl}/loop?kind=rpc_client&ms=${durationMs}&name=${name}`, undefined);
+    return `rpc: ${JSON.stringify(answer.body)}`;
+  }
   if (workload === "contended") {
     const result = await contended(api, "waiting", { clients: 64, limit: 8, holdMs: 20, durationMs }, `profile-${runs}`);
     return `contended: utilization ${result.utilization.toFixed(3)}, hand-off p50 ${result.handoff_p50_ms?.toFixed(2)} ms, ${result.grants} grants`;
@@ -107,7 +115,7 @@ function summarize(profile: Profile, map: SourceMap | null): string {
   }
   const where = (frame: ProfileNode["callFrame"]): { fn: string; file: string; line: number } => {
     const name = frame.functionName || "(anonymous)";
-    if (frame.url.endsWith("worker.js") && map) {
+    if ((frame.url.endsWith("worker.js") || frame.url.endsWith("caller.js")) && map) {
       const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number };
       if (entry.originalSource) {
         const file = relative(rootDir, entry.originalSource.replace(/^file:\/\//, "")).replace(/^(\.\.\/)+/, "");
@@ -169,12 +177,14 @@ async function main(): Promise<void> {
   try {
     const api = new EdgeApi(host.url);
     // Warm up before the profile, so start-up and JIT are not what it shows.
-    await drive(api, 1000);
+    await drive(api, 1000, host.callerUrl);
     const targets = (await (await fetch(`${host.inspectorUrl?.replace(/^ws/, "http").replace(/\/$/, "")}/json/list`)).json()) as {
       id: string;
       webSocketDebuggerUrl: string;
     }[];
-    const target = targets.find((t) => t.id.startsWith("core:user:")) ?? targets[0];
+    // Two Workers run: the bench Worker, and the caller whose isolate the `rpc` workload profiles.
+    const isolate = workload === "rpc" ? "core:user:edge-gcl-bench-caller" : "core:user:edge-gcl-bench";
+    const target = targets.find((t) => t.id === isolate) ?? targets.find((t) => t.id.startsWith("core:user:")) ?? targets[0];
     if (!target) {
       throw new Error("no inspector target");
     }
@@ -182,12 +192,11 @@ async function main(): Promise<void> {
     await session.send("Profiler.enable");
     await session.send("Profiler.setSamplingInterval", { interval: 100 });
     await session.send("Profiler.start");
-    const said = await drive(api, seconds * 1000);
+    const said = await drive(api, seconds * 1000, host.callerUrl);
     const { profile } = (await session.send("Profiler.stop")) as { profile: Profile };
     session.close();
-    const map = host.bundleDir
-      ? new SourceMap(JSON.parse(await readFile(join(host.bundleDir, "worker.js.map"), "utf8")) as ConstructorParameters<typeof SourceMap>[0])
-      : null;
+    const mapFile = workload === "rpc" ? join(host.callerBundleDir, "caller.js.map") : join(host.bundleDir, "worker.js.map");
+    const map = new SourceMap(JSON.parse(await readFile(mapFile, "utf8")) as ConstructorParameters<typeof SourceMap>[0]);
     const out = join(benchDir, "results", `profile-${workload}.cpuprofile`);
     await mkdir(join(benchDir, "results"), { recursive: true });
     await writeFile(out, JSON.stringify(profile));

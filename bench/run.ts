@@ -16,7 +16,9 @@ import {
   floorAndUncontended,
   rateLimit,
 } from "./lib/edge.ts";
+import { bundleAndColdStart } from "./lib/cold.ts";
 import { sleep } from "./lib/http.ts";
+import { rpcFigures } from "./lib/rpc.ts";
 import type { ContendedResult, SequentialResult } from "./lib/workloads.ts";
 import { benchDir, startWorker, type WorkerHost } from "./lib/worker-host.ts";
 
@@ -41,9 +43,15 @@ const SETTLE_MS = 300;
 const GOALS = {
   utilization: 0.95,
   handoffP50Ms: 5,
-  ratioToFloor: 0.8,
+  ratioToFloor: 0.85,
   rateErrorPct: 2,
+  rpcRatioToFloor: 0.9,
+  utilizationOfBound: 0.95,
+  handoffOverIdleFloor: 1.5,
+  bundleMinifiedBytes: 150 * 1024,
 };
+/** Fresh workerd starts per cold-start figure (the median is reported). */
+const COLD_STARTS = quick ? 2 : 5;
 
 type Peer = {
   name: string;
@@ -141,6 +149,9 @@ async function main(): Promise<void> {
     const api = new EdgeApi(worker.url);
     log("floor and uncontended");
     const sequential = await floorAndUncontended(api, PLAN.rounds, PLAN.roundMs, worker.cpuSeconds);
+    log("rpc: a caller Worker over its service binding, timed inside workerd");
+    await api.createLimit({ name: "bench-rpc", limit: 8 });
+    const rpc = await rpcFigures(worker.callerUrl, "bench-rpc", PLAN.rounds, PLAN.roundMs, worker.cpuSeconds);
     log("floor after idle");
     const idleFloor = await floorAfterIdle(api, PLAN.idleFloors, CONTENDED.holdMs);
     await sleep(SETTLE_MS);
@@ -152,19 +163,57 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     log("rate limit");
     const rate = await rateLimit(api, { ...RATE, durationMs: PLAN.rateMs, warmupMs: PLAN.rateWarmupMs });
-    edge = { sequential, idleFloor, waiting, polling, rate, versions: worker.versions, timings: worker.timings };
+    edge = { sequential, rpc, idleFloor, waiting, polling, rate, versions: worker.versions, timings: worker.timings };
   } finally {
     await cleanUp();
   }
+  log(`bundle and cold start (${COLD_STARTS} fresh workerd starts each)`);
+  const { bundle, coldStart } = await bundleAndColdStart(COLD_STARTS);
   const { peer, reason, redisVersion } = await runPeer();
   const loadEnd = loadavg();
 
-  const { sequential, idleFloor, waiting, polling, rate } = edge;
+  const { sequential, rpc, idleFloor, waiting, polling, rate } = edge;
   // No server-mediated hand-off beats one request to an idle server: the best utilization a
   // fair lock can reach here with these holds.
   const utilizationBound =
     idleFloor.p50 === null ? null : CONTENDED.holdMs / (CONTENDED.holdMs + idleFloor.p50);
   const ratioToFloor = (2 * sequential.pair.perSecond) / sequential.floor.perSecond;
+  const rpcRatio = (pairs: number) => (2 * pairs) / rpc.floor.perSecond;
+  const rpcFigure = {
+    floor_per_s: rpc.floor.perSecond,
+    acquire_release_per_s: rpc.rpc_client.perSecond,
+    ratio_to_floor: rpcRatio(rpc.rpc_client.perSecond),
+    vs_http: rpc.rpc_client.perSecond / rpc.http_client.perSecond,
+    raw_acquire_release_per_s: rpc.rpc_raw.perSecond,
+    raw_ratio_to_floor: rpcRatio(rpc.rpc_raw.perSecond),
+    http_acquire_release_per_s: rpc.http_client.perSecond,
+    http_ratio_to_floor: rpcRatio(rpc.http_client.perSecond),
+    ladder: {
+      floor: { per_s: rpc.floor.perSecond, workerd_cpu_us: rpc.floor.cpuUsPerOp },
+      floor_validated: {
+        per_s: rpc.floor_validated.perSecond,
+        ratio_to_floor: rpc.floor_validated.perSecond / rpc.floor.perSecond,
+        workerd_cpu_us: rpc.floor_validated.cpuUsPerOp,
+      },
+    },
+    workerd_cpu_us: {
+      floor: rpc.floor.cpuUsPerOp,
+      pair: rpc.rpc_client.cpuUsPerOp,
+      raw_pair: rpc.rpc_raw.cpuUsPerOp,
+      http_pair: rpc.http_client.cpuUsPerOp,
+    },
+    cpu_ratio_to_floor:
+      rpc.floor.cpuUsPerOp === null || rpc.rpc_client.cpuUsPerOp === null ? null : (2 * rpc.floor.cpuUsPerOp) / rpc.rpc_client.cpuUsPerOp,
+    per_round: {
+      floor: rpc.floor.perRound,
+      client: rpc.rpc_client.perRound,
+      raw: rpc.rpc_raw.perRound,
+      http: rpc.http_client.perRound,
+    },
+  };
+  const utilizationOfBound = utilizationBound === null ? null : waiting.utilization / utilizationBound;
+  const handoffOverIdleFloor =
+    waiting.handoff_p50_ms === null || idleFloor.p50 === null ? null : waiting.handoff_p50_ms / idleFloor.p50;
   const perRequestCpu = (us: number | null, requests: number) => (us === null ? null : us / requests);
   const floorCpu = sequential.floor.serverCpuUsPerOp;
   const requestCpu = perRequestCpu(sequential.pair.serverCpuUsPerOp, 2);
@@ -208,15 +257,23 @@ async function main(): Promise<void> {
       cpu_ratio_to_floor: floorCpu === null || requestCpu === null ? null : floorCpu / requestCpu,
     },
     floor_ladder: ladder(sequential),
-    contended: waiting,
+    rpc: rpcFigure,
+    contended: { ...waiting, utilization_of_bound: utilizationOfBound, handoff_over_idle_floor: handoffOverIdleFloor },
     contended_polling: polling,
     rate_limit: rate,
+    bundle,
+    cold_start: coldStart,
     peer,
     ...(reason === undefined ? {} : { peer_reason: reason }),
     definitions: {
       floor: "POST /bench/floor on the bench-only Worker: HTTP → Worker → one Durable Object RPC → one SQLite upsert; one sequential client",
       floor_after_idle: "floor requests each sent after hold_ms of silence, as a release is; utilization_bound = hold / (hold + after_idle_p50_ms), the most a server-mediated hand-off can reach here",
       ratio_to_floor: "(2 × acquire_release_per_s) / floor.do_write_per_s: requests per second of the acquire/release pair over the floor's",
+      rpc: "bench/caller.ts, a second Worker with a service binding to the bench Worker, loops one kind of call per round, timed inside workerd (Date.now() around the loop); kinds alternate round by round. floor_per_s: env.GCL.floor() = RPC → one Durable Object call → one SQLite upsert. acquire_release_per_s: createClient({ binding }).acquire() then release(). raw_*: env.GCL.acquire() then env.GCL.release(), no client. http_*: the same client over HTTP through the binding's fetch. ratio_to_floor = 2 × pairs/s / floor_per_s; vs_http = acquire_release_per_s / http_acquire_release_per_s",
+      utilization_of_bound: "contended.utilization / floor.utilization_bound",
+      handoff_over_idle_floor: "contended.handoff_p50_ms / floor.after_idle_p50_ms",
+      bundle: "wrangler deploy --dry-run --minify of wrangler.toml: bytes of every uploaded module, and their gzip (node:zlib, default level)",
+      cold_start: "the minified production bundle on a new Miniflare (a fresh workerd process): new Miniflare() → first 200 on GET /healthz, and, on a state where the limit exists, → first 200 of POST /increment-with-lease; medians of the starts; *_after_ready_ms from Miniflare's ready",
       cpu_ratio_to_floor: "workerd CPU per floor request / workerd CPU per acquire-or-release request (from /proc, all workerd threads): the same ratio in CPU, less sensitive to other load on the machine",
       hold: "client-side, [grant response received, release request sent]",
       utilization: "Σ holds clipped to the run / (limit × run length)",
@@ -236,7 +293,26 @@ async function main(): Promise<void> {
     return met;
   };
   check("uncontended.ratio_to_floor", ratioToFloor, `>= ${GOALS.ratioToFloor}`, ratioToFloor >= GOALS.ratioToFloor);
+  check("rpc.ratio_to_floor", rpcFigure.ratio_to_floor, `>= ${GOALS.rpcRatioToFloor}`, rpcFigure.ratio_to_floor >= GOALS.rpcRatioToFloor);
   check("contended.utilization", waiting.utilization, `>= ${GOALS.utilization}`, waiting.utilization >= GOALS.utilization);
+  check(
+    "contended.utilization_of_bound",
+    utilizationOfBound,
+    `>= ${GOALS.utilizationOfBound}`,
+    utilizationOfBound !== null && utilizationOfBound >= GOALS.utilizationOfBound,
+  );
+  check(
+    "contended.handoff_over_idle_floor",
+    handoffOverIdleFloor,
+    `<= ${GOALS.handoffOverIdleFloor}`,
+    handoffOverIdleFloor !== null && handoffOverIdleFloor <= GOALS.handoffOverIdleFloor,
+  );
+  check(
+    "bundle.minified_bytes",
+    bundle.minified_bytes,
+    `<= ${GOALS.bundleMinifiedBytes} (150 KiB)`,
+    bundle.minified_bytes <= GOALS.bundleMinifiedBytes,
+  );
   check(
     "contended.handoff_p50_ms",
     waiting.handoff_p50_ms,
@@ -341,7 +417,21 @@ type Results = {
     cpu_ratio_to_floor: number | null;
   };
   floor_ladder: ReturnType<typeof ladder>;
-  contended: ContendedResult;
+  rpc: {
+    floor_per_s: number;
+    acquire_release_per_s: number;
+    ratio_to_floor: number;
+    vs_http: number;
+    raw_acquire_release_per_s: number;
+    raw_ratio_to_floor: number;
+    http_acquire_release_per_s: number;
+    workerd_cpu_us: { floor: number | null; pair: number | null; raw_pair: number | null; http_pair: number | null };
+    ladder: { floor_validated: { per_s: number; ratio_to_floor: number; workerd_cpu_us: number | null } };
+    cpu_ratio_to_floor: number | null;
+  };
+  contended: ContendedResult & { utilization_of_bound: number | null; handoff_over_idle_floor: number | null };
+  bundle: { minified_bytes: number; gzip_bytes: number };
+  cold_start: { healthz_ms: number | null; first_grant_ms: number | null; healthz_after_ready_ms: number | null; first_grant_after_ready_ms: number | null };
   contended_polling: ContendedResult;
   rate_limit: { configured_per_s: number; admitted_per_s: number; error_pct: number; duration_s: number; steady_window_s: number };
   goals: { figure: string; met: boolean }[];
@@ -354,7 +444,7 @@ function renderTable(results: Results, peer: Peer | null, peerReason: string | u
   };
   const rows: [string, string, string, string][] = [];
   const row = (figure: string, value: string, goal = "", state = status(figure)) => rows.push([figure, value, goal, state]);
-  const { floor, uncontended, contended: waiting, contended_polling: polling, rate_limit: rate } = results;
+  const { floor, uncontended, rpc, contended: waiting, contended_polling: polling, rate_limit: rate } = results;
   const ideal = (CONTENDED.limit * 1000) / CONTENDED.holdMs;
 
   row("floor.do_write_per_s", `${fmt(floor.do_write_per_s, 0)} req/s`, "the floor (reference)");
@@ -365,10 +455,27 @@ function renderTable(results: Results, peer: Peer | null, peerReason: string | u
     `floor ${fmt(floor.workerd_cpu_us_per_request, 0)} µs, acquire/release ${fmt(uncontended.workerd_cpu_us_per_request, 0)} µs`,
     `(CPU ratio ${fmt(uncontended.cpu_ratio_to_floor, 2)})`,
   );
+  row("rpc.floor_per_s", `${fmt(rpc.floor_per_s, 0)} calls/s`, "the RPC floor (reference)");
+  row("rpc.acquire_release_per_s", `${fmt(rpc.acquire_release_per_s, 0)} pairs/s`, "createClient({ binding })");
+  row("rpc.ratio_to_floor", fmt(rpc.ratio_to_floor, 2), `>= ${GOALS.rpcRatioToFloor}`);
+  row("rpc.vs_http", fmt(rpc.vs_http, 2), `(HTTP over the binding: ${fmt(rpc.http_acquire_release_per_s, 0)} pairs/s)`);
+  row("  raw RPC, no client", `${fmt(rpc.raw_acquire_release_per_s, 0)} pairs/s`, `(ratio ${fmt(rpc.raw_ratio_to_floor, 2)})`);
+  row(
+    "  floor + validation + grant answer",
+    `${fmt(rpc.ladder.floor_validated.per_s, 0)} calls/s`,
+    `(ratio ${fmt(rpc.ladder.floor_validated.ratio_to_floor, 2)}, workerd ${fmt(rpc.ladder.floor_validated.workerd_cpu_us, 0)} µs)`,
+  );
+  row(
+    "  workerd CPU per call/pair",
+    `floor ${fmt(rpc.workerd_cpu_us.floor, 0)} µs, pair ${fmt(rpc.workerd_cpu_us.pair, 0)} µs (raw ${fmt(rpc.workerd_cpu_us.raw_pair, 0)}, HTTP ${fmt(rpc.workerd_cpu_us.http_pair, 0)})`,
+    `(CPU ratio ${fmt(rpc.cpu_ratio_to_floor, 2)})`,
+  );
   row("floor after 20 ms idle, p50", `${fmt(floor.after_idle_p50_ms, 2)} ms`, "(a hand-off's floor)");
   row("contended.utilization", fmt(waiting.utilization, 3), `>= ${GOALS.utilization} (polling: ${fmt(polling.utilization, 3)})`);
   row("  bound from the idle floor", fmt(floor.utilization_bound, 3), "hold / (hold + idle floor)");
+  row("contended.utilization_of_bound", fmt(waiting.utilization_of_bound, 3), `>= ${GOALS.utilizationOfBound}`);
   row("contended.handoff_p50_ms", fmt(waiting.handoff_p50_ms, 2), `<= ${GOALS.handoffP50Ms}`);
+  row("contended.handoff_over_idle_floor", fmt(waiting.handoff_over_idle_floor, 2), `<= ${GOALS.handoffOverIdleFloor}`);
   row("contended.handoff_p99_ms", fmt(waiting.handoff_p99_ms, 2), "(reported)");
   row("contended.max_holders_seen", String(waiting.max_holders_seen), `<= ${CONTENDED.limit}`);
   row("contended.grants_per_s", fmt(waiting.grants_per_s, 0), `(ideal ${fmt(ideal, 0)})`);
@@ -383,6 +490,10 @@ function renderTable(results: Results, peer: Peer | null, peerReason: string | u
   row("rate_limit.configured_per_s", fmt(rate.configured_per_s, 0));
   row("rate_limit.admitted_per_s", fmt(rate.admitted_per_s, 2));
   row("rate_limit.error_pct", fmt(rate.error_pct, 2), `within ±${GOALS.rateErrorPct}`);
+  row("bundle.minified_bytes", `${fmt(results.bundle.minified_bytes / 1024, 1)} KiB`, "<= 150 KiB");
+  row("bundle.gzip_bytes", `${fmt(results.bundle.gzip_bytes / 1024, 1)} KiB`, "(reported)");
+  row("cold_start.healthz_ms", fmt(results.cold_start.healthz_ms, 0), `(after workerd ready: ${fmt(results.cold_start.healthz_after_ready_ms, 1)} ms)`);
+  row("cold_start.first_grant_ms", fmt(results.cold_start.first_grant_ms, 0), `(after workerd ready: ${fmt(results.cold_start.first_grant_after_ready_ms, 1)} ms)`);
   if (peer) {
     row("peer.uncontended.acquire_release_per_s", `${fmt(peer.uncontended.acquire_release_per_s, 0)} pairs/s`, `(redis PING: ${fmt(peer.uncontended.ping_per_s, 0)}/s)`);
     row("peer.contended.utilization", fmt(peer.contended.utilization, 3));

@@ -13,16 +13,20 @@
  *
  * The real routes then add the limit object's work (RPC payloads, accounting, lease ids, the
  * two-row write). Every other request goes to the production app, so all of them share one stack.
+ *
+ * The default export is the production RPC entrypoint plus `floor()`: the same one write as
+ * `/bench/floor`, for a caller Worker (bench/caller.ts) to call over its service binding.
  */
 
 import { DurableObject } from "cloudflare:workers";
 import { createApp } from "../src/app.ts";
+import { GclEntrypoint } from "../src/rpc/entrypoint.ts";
 import { IncrementWithLeaseSchema } from "../src/protocol/schemas.ts";
-import { defineRoute } from "../src/routes/define.ts";
+import { defineRoute, parseBody } from "../src/routes/define.ts";
 
-// The production classes, imported where they live (importing ../src/index.ts would build a
-// second app at load time).
+// The production classes, imported where they live (../src/index.ts re-exports them).
 export { CatalogObject } from "../src/objects/catalog-object.ts";
+export { LeaseDirectory } from "../src/objects/lease-directory.ts";
 export { LimitObject } from "../src/objects/limit-object.ts";
 
 interface BenchEnv extends Env {
@@ -70,8 +74,21 @@ defineRoute(
   },
 );
 
-export default {
-  async fetch(request, env, ctx) {
+export default class BenchWorker extends GclEntrypoint {
+  /** The RPC floor: one Durable Object call, one SQLite write. */
+  floor(): Promise<number> {
+    return (this.env as BenchEnv).FLOOR.getByName("floor").write();
+  }
+
+  /** The RPC floor plus what `acquire` adds before and after the object: validation, a grant-shaped answer. */
+  async floorValidated(body: unknown): Promise<{ ok: true; value: object }> {
+    const parsed = parseBody(IncrementWithLeaseSchema, body, true);
+    await (this.env as BenchEnv).FLOOR.getByName("floor").write();
+    return { ok: true, value: grantLike(parsed.names[0] ?? "") };
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const env = this.env as BenchEnv;
     if (request.method === "POST") {
       const path = new URL(request.url).pathname;
       if (path === "/bench/floor") {
@@ -84,6 +101,6 @@ export default {
         return Response.json(grantLike(body.names[0] ?? ""));
       }
     }
-    return app.fetch(request, env, ctx);
-  },
-} satisfies ExportedHandler<BenchEnv>;
+    return app.fetch(request, env, this.ctx);
+  }
+}

@@ -1,15 +1,9 @@
 /**
- * The Worker entry: the HTTP app plus the Durable Object classes wrangler binds by name.
+ * The Worker entry: the default export serves HTTP (`fetch`) and RPC to Workers bound to this one
+ * as a service (src/rpc/entrypoint.ts); the Durable Object classes wrangler binds by name.
  */
-
-import { createApp } from "./app";
 
 export { CatalogObject } from "./objects/catalog-object";
 export { LeaseDirectory } from "./objects/lease-directory";
 export { LimitObject } from "./objects/limit-object";
-
-const app = createApp();
-
-export default {
-  fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+export { GclEntrypoint as default } from "./rpc/entrypoint";

@@ -1,8 +1,9 @@
 /**
- * Builds the bench Worker (`bench/worker.ts`: the production app plus the floor route) with
- * `wrangler deploy --dry-run`, and runs the bundle on workerd through Miniflare with SQLite
- * storage persisted to a temporary directory. Requests go to a direct socket on the user Worker
- * (`unsafeDirectSockets`), which skips Miniflare's own entry Worker: the least overhead workerd
+ * Builds the bench Worker (`bench/worker.ts`: the production app plus the floor route) and the
+ * bench caller Worker (`bench/caller.ts`, a service binding to it) with `wrangler deploy
+ * --dry-run`, and runs both bundles on one workerd through Miniflare with SQLite storage persisted
+ * to a temporary directory. Requests go to direct sockets on the user Workers
+ * (`unsafeDirectSockets`), which skip Miniflare's own entry Worker: the least overhead workerd
  * allows locally, and the same for the floor and the real routes.
  */
 
@@ -25,8 +26,12 @@ const wranglerRequire = createRequire(require.resolve("wrangler/package.json"));
 export interface WorkerHost {
   /** Base URL of the Worker's direct socket, without a trailing slash. */
   url: string;
+  /** Base URL of the caller Worker's direct socket (bench/caller.ts). */
+  callerUrl: string;
   /** Where the bundle (and its source map) is, until `stop()`. */
   bundleDir: string;
+  /** The same for the caller Worker's bundle. */
+  callerBundleDir: string;
   /** The inspector's base URL, when asked for. */
   inspectorUrl?: string;
   versions: { wrangler: string; miniflare: string; workerd: string };
@@ -52,11 +57,11 @@ const MODULE_TYPES: Record<string, "ESModule" | "Text" | "Data" | "CompiledWasm"
 };
 
 /** Every module wrangler wrote (the entry first), so imports of HTML, text or WASM resolve. */
-async function bundleModules(outdir: string): Promise<{ type: "ESModule" | "Text" | "Data" | "CompiledWasm"; path: string }[]> {
-  const modules = [{ type: "ESModule" as const, path: join(outdir, "worker.js") }];
+export async function bundleModules(outdir: string, entry = "worker.js"): Promise<{ type: "ESModule" | "Text" | "Data" | "CompiledWasm"; path: string }[]> {
+  const modules = [{ type: "ESModule" as const, path: join(outdir, entry) }];
   for (const file of (await readdir(outdir)).sort()) {
     const type = MODULE_TYPES[file.split(".").pop() ?? ""];
-    if (file !== "worker.js" && type !== undefined) {
+    if (file !== entry && type !== undefined) {
       modules.push({ type, path: join(outdir, file) } as (typeof modules)[number]);
     }
   }
@@ -69,12 +74,12 @@ async function packageVersion(resolve: NodeJS.Require, name: string): Promise<st
 }
 
 /** Runs `wrangler deploy --dry-run` on Node 24 (this process's Node); rejects with its output. */
-function build(outdir: string): Promise<void> {
+export function build(outdir: string, config = join(benchDir, "wrangler.bench.toml"), extra: string[] = []): Promise<void> {
   const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [wranglerBin, "deploy", "--dry-run", "--config", join(benchDir, "wrangler.bench.toml"), "--outdir", outdir],
+      [wranglerBin, "deploy", "--dry-run", "--config", config, "--outdir", outdir, ...extra],
       {
         cwd: rootDir,
         env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", NO_COLOR: "1" },
@@ -98,39 +103,58 @@ export interface WorkerOptions {
 
 export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHost> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-gcl-bench-bundle-"));
+  const callerOutdir = await mkdtemp(join(tmpdir(), "edge-gcl-bench-caller-"));
   const persist = await mkdtemp(join(tmpdir(), "edge-gcl-bench-state-"));
   const cleanup = () =>
-    Promise.all([rm(outdir, { recursive: true, force: true }), rm(persist, { recursive: true, force: true })]);
+    Promise.all(
+      [outdir, callerOutdir, persist].map((dir) => rm(dir, { recursive: true, force: true })),
+    );
   try {
     const buildStart = performance.now();
     await build(outdir);
     const buildMs = performance.now() - buildStart;
+    await build(callerOutdir, join(benchDir, "wrangler.caller.toml"));
 
     const miniflare = (await import(wranglerRequire.resolve("miniflare"))) as typeof import("miniflare");
     const startStart = performance.now();
     const mf = new miniflare.Miniflare(
       miniflare.convertV4MiniflareOptions({
-        modules: await bundleModules(outdir),
-        modulesRoot: outdir,
-        // Keep in step with bench/wrangler.bench.toml (and ../wrangler.toml).
-        compatibilityDate: "2026-10-20",
-        compatibilityFlags: ["enable_request_signal"],
-        durableObjects: {
-          LIMITS: { className: "LimitObject", useSQLite: true },
-          CATALOG: { className: "CatalogObject", useSQLite: true },
-          FLOOR: { className: "FloorObject", useSQLite: true },
-        },
-        bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+        workers: [
+          {
+            name: "edge-gcl-bench",
+            modules: await bundleModules(outdir),
+            modulesRoot: outdir,
+            // Keep in step with bench/wrangler.bench.toml (and ../wrangler.toml).
+            compatibilityDate: "2026-10-20",
+            compatibilityFlags: ["enable_request_signal"],
+            durableObjects: {
+              LIMITS: { className: "LimitObject", useSQLite: true },
+              CATALOG: { className: "CatalogObject", useSQLite: true },
+              LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
+              FLOOR: { className: "FloorObject", useSQLite: true },
+            },
+            bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+            unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          },
+          {
+            name: "edge-gcl-bench-caller",
+            modules: await bundleModules(callerOutdir, "caller.js"),
+            modulesRoot: callerOutdir,
+            compatibilityDate: "2026-10-20",
+            serviceBindings: { GCL: "edge-gcl-bench" },
+            unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+          },
+        ],
         durableObjectsPersist: persist,
         cf: false,
         host: "127.0.0.1",
         port: 0,
-        unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
         ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
       }),
     );
     await mf.ready;
-    const direct = await mf.unsafeGetDirectURL();
+    const direct = await mf.unsafeGetDirectURL("edge-gcl-bench");
+    const callerDirect = await mf.unsafeGetDirectURL("edge-gcl-bench-caller");
     const startMs = performance.now() - startStart;
 
     const versions = {
@@ -142,7 +166,9 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
     const inspectorUrl = options.inspectorPort === undefined ? undefined : (await mf.getInspectorURL()).href;
     return {
       url: direct.href.replace(/\/$/, ""),
+      callerUrl: callerDirect.href.replace(/\/$/, ""),
       bundleDir: outdir,
+      callerBundleDir: callerOutdir,
       ...(inspectorUrl === undefined ? {} : { inspectorUrl }),
       versions,
       timings: { buildMs, startMs },

@@ -1,11 +1,12 @@
 /**
- * `createClient()`: the runtime-neutral client of an edge-gcl Worker. Plain `fetch` only, so it
- * runs in Workers (a service binding's `fetch` too), Node >= 20, Deno, Bun and browsers.
+ * `createClient()`: the runtime-neutral client of an edge-gcl Worker. Over HTTP it needs only
+ * `fetch`, so it runs in Workers, Node >= 20, Deno, Bun and browsers; in a Worker with a service
+ * binding to edge-gcl (`{ binding: env.GCL }`) every call is an RPC call instead.
  */
 
 import type { MinimalLimit } from "../protocol/types";
 import { ConcurrencySlotAcquisitionError, formatNames } from "./errors";
-import { Http } from "./http";
+import { HttpTransport } from "./http";
 import { createLimitsApi, type LimitsApi } from "./limits";
 import {
   type AcquireOptions,
@@ -19,6 +20,7 @@ import {
   resolveNames,
   resolveWaitOptions,
 } from "./options";
+import { RpcTransport } from "./rpc";
 import { HeldSlots, isLeaseGrant, type Slots } from "./slots";
 import { got } from "./validate";
 import { waitForSlots } from "./waiting";
@@ -66,12 +68,14 @@ export interface GclClient {
  * ```ts
  * const gcl = createClient({ url: "https://gcl.example.workers.dev", token: process.env.GCL_TOKEN });
  * const rows = await gcl.concurrency("db", (signal) => query(signal), { timeoutSeconds: 10 });
+ * // In a Worker with a service binding to edge-gcl: RPC, no HTTP.
+ * await using slot = await createClient({ binding: env.GCL }).acquire("db");
  * ```
  * @throws TypeError or RangeError naming the offending option.
  */
 export function createClient(options: ClientOptions = {}): GclClient {
   const resolved = resolveClientOptions(options);
-  const http = new Http(resolved);
+  const http = resolved.binding === undefined ? new HttpTransport(resolved) : new RpcTransport(resolved.binding, resolved);
   const { logger } = resolved;
 
   async function acquire(names: Names, acquireOptions: AcquireOptions = {}): Promise<HeldSlots> {

@@ -1,109 +1,30 @@
 /**
- * The client's one way to talk to the Worker: JSON over the injected `fetch`, a time limit per
- * request, retries of passing failures (network errors, 429, 502, 503, 504) with full-jitter
- * backoff, and decoding of `{detail, code}` error answers. Never retries other 4xx answers.
+ * The HTTP transport: JSON over the injected `fetch` (the global one, or a service binding's), a
+ * time limit per request, and answers read as status, headers and parsed body. Retries and the
+ * decoding of `{detail, code}` error answers live in `./transport`, shared with RPC.
  */
 
-import { GclError, isErrorCode, STATUS_BY_CODE, type ErrorCode, type FieldError } from "../protocol/errors";
-import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
-import type { ServerRefusal } from "./errors";
-import type { FetchResponse, ResolvedClientOptions } from "./options";
+import {
+  type HttpAnswer,
+  type RequestOptions,
+  Transport,
+  UnreachableError,
+} from "./transport";
+
+export {
+  type HttpAnswer,
+  isTransient,
+  type RequestOptions,
+  refusalOf,
+  toGclError,
+  Transport,
+  unreachable,
+  UnreachableError,
+} from "./transport";
 
 const API_PREFIX = "/api/v2/concurrency_limits";
 
-/** An answer, successful or not, with its JSON body parsed (raw text if it is not JSON). */
-export interface HttpAnswer {
-  status: number;
-  headers: FetchResponse["headers"];
-  body: unknown;
-}
-
-export interface RequestOptions {
-  /** Sent as JSON; a function is called again for every try (a long-poll's wait shrinks). */
-  body?: unknown;
-  /** The caller's signal: aborting it rejects with its reason and is never retried. */
-  signal?: AbortSignal | undefined;
-  /** Extra time to allow on top of the client's `requestTimeoutSeconds` (a long-poll's wait). */
-  extraTimeoutMs?: number;
-  /** No retry may start after this time (epoch ms). @default Infinity */
-  deadline?: number;
-  /** `path` is from the Worker's root (`/metrics`), not under the API prefix. */
-  fromRoot?: boolean;
-}
-
-/** The service could not be reached, or did not answer in time, on every attempt. */
-export class UnreachableError extends Error {
-  constructor(message: string, options: { cause?: unknown } = {}) {
-    super(message, options);
-    this.name = "UnreachableError";
-  }
-}
-
-/** Statuses that say "try again shortly": rate limited, or a gateway or the service is briefly down. */
-const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
-
-/** Whether an error answer is worth retrying. A Worker without auth configured stays that way. */
-export function isTransient(answer: HttpAnswer): boolean {
-  return TRANSIENT_STATUSES.has(answer.status) && errorCodeOf(answer) !== "auth_not_configured";
-}
-
-export class Http {
-  readonly #options: ResolvedClientOptions;
-
-  constructor(options: ResolvedClientOptions) {
-    this.#options = options;
-  }
-
-  get url(): string {
-    return this.#options.url;
-  }
-
-  /**
-   * Sends a request, retrying passing failures up to `retry.maxAttempts` times. Resolves with the
-   * last answer, whatever its status.
-   * @throws the caller's `signal.reason` when it aborts; UnreachableError when no attempt got an answer.
-   */
-  async send(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
-    const { retry } = this.#options;
-    const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
-    for (let attempt = 1; ; attempt += 1) {
-      let delayMs: number;
-      try {
-        const answer = await this.once(method, path, options);
-        if (!isTransient(answer) || attempt >= retry.maxAttempts) {
-          return answer;
-        }
-        // A 429 or 503 may say when to come back; otherwise back off at random.
-        delayMs = parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, retry);
-        if (await this.#outlives(delayMs, deadline, options.signal)) {
-          return answer;
-        }
-      } catch (error) {
-        if (!(error instanceof UnreachableError) || attempt >= retry.maxAttempts) {
-          throw error;
-        }
-        delayMs = fullJitterMs(attempt, retry);
-        if (await this.#outlives(delayMs, deadline, options.signal)) {
-          throw error;
-        }
-      }
-      await sleep(delayMs, options.signal);
-    }
-  }
-
-  /**
-   * Whether a retry after `delayMs` would start past `deadline`; if so, waits out the time left
-   * first, so the caller gives up at its deadline (as a timeout) rather than before it.
-   */
-  async #outlives(delayMs: number, deadline: number, signal: AbortSignal | undefined): Promise<boolean> {
-    const leftMs = deadline - Date.now();
-    if (delayMs < leftMs) {
-      return false;
-    }
-    await sleep(leftMs, signal);
-    return true;
-  }
-
+export class HttpTransport extends Transport {
   /**
    * Sends a request once.
    * @throws the caller's `signal.reason` when it aborts; UnreachableError on a network error or
@@ -112,8 +33,8 @@ export class Http {
   async once(method: string, path: string, options: RequestOptions = {}): Promise<HttpAnswer> {
     const { signal } = options;
     signal?.throwIfAborted();
-    const url = this.#options.url + (options.fromRoot ? "" : API_PREFIX) + path;
-    const timeoutMs = this.#options.requestTimeoutMs + (options.extraTimeoutMs ?? 0);
+    const url = this.options.url + (options.fromRoot ? "" : API_PREFIX) + path;
+    const timeoutMs = this.options.requestTimeoutMs + (options.extraTimeoutMs ?? 0);
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -127,8 +48,8 @@ export class Http {
     if (body !== undefined) {
       headers["content-type"] = "application/json";
     }
-    if (this.#options.token !== undefined) {
-      headers.authorization = `Bearer ${this.#options.token}`;
+    if (this.options.token !== undefined) {
+      headers.authorization = `Bearer ${this.options.token}`;
     }
     // A `fetch` that ignores its signal (some polyfills and mocks do) must not hang the client.
     const stopped = new Promise<never>((_, reject) => {
@@ -137,7 +58,7 @@ export class Http {
     stopped.catch(() => undefined);
     try {
       const response = await Promise.race([
-        this.#options.fetch(url, {
+        this.options.fetch(url, {
           method,
           headers,
           signal: controller.signal,
@@ -175,55 +96,4 @@ function parseBody(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function errorCodeOf(answer: HttpAnswer): unknown {
-  const { body } = answer;
-  return typeof body === "object" && body !== null && "code" in body ? body.code : undefined;
-}
-
-/** The server's `code`, `detail` and status of an error answer (a proxy's HTML page included). */
-export function refusalOf(answer: HttpAnswer): ServerRefusal {
-  const { body, status } = answer;
-  const code = errorCodeOf(answer);
-  let detail = `HTTP ${status}`;
-  if (typeof body === "object" && body !== null && "detail" in body && typeof body.detail === "string") {
-    detail = body.detail;
-  } else if (typeof body === "string" && body.trim() !== "") {
-    detail = body.trim().slice(0, 200);
-  }
-  return { status, code: isErrorCode(code) ? code : undefined, detail };
-}
-
-/** The protocol error an error answer stands for; a code this version does not know maps by status. */
-export function toGclError(answer: HttpAnswer): GclError {
-  const refusal = refusalOf(answer);
-  const { body } = answer;
-  const errors =
-    typeof body === "object" && body !== null && "errors" in body && Array.isArray(body.errors)
-      ? (body.errors as FieldError[])
-      : undefined;
-  const retryAfterMs = parseRetryAfterMs(answer.headers.get("retry-after"));
-  return new GclError(refusal.code ?? codeForStatus(refusal.status), refusal.detail, {
-    ...(errors === undefined ? {} : { errors }),
-    ...(retryAfterMs === undefined ? {} : { retryAfterSeconds: retryAfterMs / 1000 }),
-  });
-}
-
-/**
- * A code for an answer without a known one (a proxy's page, or a newer server's new code): gateway
- * errors are `unavailable`, other statuses take the first code that has them, else `internal` or
- * `invalid_request`.
- */
-function codeForStatus(status: number): ErrorCode {
-  if (status === 502 || status === 503 || status === 504) {
-    return "unavailable";
-  }
-  const known = (Object.keys(STATUS_BY_CODE) as ErrorCode[]).find((code) => STATUS_BY_CODE[code] === status);
-  return known ?? (status >= 500 ? "internal" : "invalid_request");
-}
-
-/** The error an admin call throws when the service could not be reached. */
-export function unreachable(error: UnreachableError): GclError {
-  return new GclError("unavailable", error.message, { cause: error });
 }

@@ -44,3 +44,4 @@ export type {
   MinimalLimit,
   UpdateLimitBody,
 } from "../protocol/types";
+export type { GclRpc, RpcError, RpcResult } from "../protocol/rpc";

@@ -7,7 +7,7 @@
 
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type Http, type HttpAnswer, refusalOf, toGclError, unreachable, UnreachableError } from "./http";
+import { type HttpAnswer, refusalOf, toGclError, type Transport, unreachable, UnreachableError } from "./http";
 import { got } from "./validate";
 import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
@@ -54,7 +54,7 @@ export interface LimitsApi {
 /** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
 type Refusal = (answer: HttpAnswer) => GclError | undefined;
 
-export function createLimitsApi(http: Http): LimitsApi {
+export function createLimitsApi(http: Transport): LimitsApi {
   async function call(
     method: string,
     path: string,

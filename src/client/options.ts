@@ -83,6 +83,13 @@ export interface ClientOptions {
    */
   readonly fetch?: FetchLike;
   /**
+   * A service binding to edge-gcl (`env.GCL`, from `services = [{ binding = "GCL", service =
+   * "edge-gcl" }]`): every call is then an RPC call on it, with no HTTP in between. `url`,
+   * `token` and `fetch` are not used (a service binding is trusted as same-account).
+   * @default undefined (HTTP over `fetch`)
+   */
+  readonly binding?: object;
+  /**
    * Receives warnings (missing limits, a lease lost with `onLeaseLost: "continue"`) and errors
    * (a lease lost, a release that failed after the work was done).
    * @default console
@@ -112,6 +119,8 @@ export interface ResolvedClientOptions {
   readonly url: string;
   readonly token: string | undefined;
   readonly fetch: FetchLike;
+  /** Set when calls go over RPC instead of HTTP. */
+  readonly binding: object | undefined;
   readonly logger: Logger;
   readonly retry: Required<RetryOptions>;
   readonly requestTimeoutMs: number;
@@ -134,6 +143,13 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   if (options.fetch !== undefined && typeof options.fetch !== "function") {
     throw new TypeError(`Expected \`fetch\` to be a function, got ${got(options.fetch)}`);
   }
+  const { binding } = options;
+  if (binding !== undefined && ((typeof binding !== "object" && typeof binding !== "function") || binding === null)) {
+    throw new TypeError(`Expected \`binding\` to be a service binding (env.GCL), got ${got(binding)}`);
+  }
+  if (binding !== undefined && options.fetch !== undefined) {
+    throw new TypeError("Expected either `binding` or `fetch`, not both: a binding is called over RPC, `fetch` over HTTP");
+  }
   if (typeof logger !== "object" || logger === null || typeof logger.warn !== "function" || typeof logger.error !== "function") {
     throw new TypeError(`Expected \`logger\` to have \`warn\` and \`error\` methods, got ${got(logger)}`);
   }
@@ -145,6 +161,7 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     url: url.replace(/\/+$/, ""),
     token,
     fetch,
+    binding,
     logger,
     retry: resolveRetryOptions(options.retry),
     requestTimeoutMs: requestTimeoutSeconds * 1000,

@@ -7,7 +7,7 @@
 import type { LeasedLimit, LeaseGrant } from "../protocol/types";
 import { sleep, unrefTimer } from "./backoff";
 import { formatNames, LeaseLostError } from "./errors";
-import { type Http, type HttpAnswer, isTransient, refusalOf, toGclError, unreachable, UnreachableError } from "./http";
+import { type HttpAnswer, isTransient, refusalOf, toGclError, unreachable, type Transport, UnreachableError } from "./http";
 import type { Logger, ResolvedAcquireOptions } from "./options";
 
 /** Renew when this fraction of the lease has passed. */
@@ -47,7 +47,7 @@ export interface Slots {
 }
 
 interface HeldSlotsInit {
-  http: Http;
+  http: Transport;
   logger: Logger;
   names: readonly string[];
   grant: LeaseGrant | null;
@@ -61,7 +61,7 @@ export class HeldSlots implements Slots {
   readonly fencingTokens: Readonly<Record<string, number>>;
   readonly missing: readonly string[];
 
-  readonly #http: Http;
+  readonly #http: Transport;
   readonly #logger: Logger;
   readonly #options: ResolvedAcquireOptions;
   /** Aborts the holder's signal. */

@@ -11,7 +11,7 @@
 import { MAX_WAIT_SECONDS } from "../protocol/constants";
 import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
 import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, formatNames } from "./errors";
-import { type Http, type HttpAnswer, isTransient, refusalOf, UnreachableError } from "./http";
+import { type HttpAnswer, isTransient, refusalOf, type Transport, UnreachableError } from "./http";
 import type { ResolvedWaitOptions } from "./options";
 
 /** One acquisition request, re-sent with a new `wait_seconds` on every attempt. */
@@ -40,7 +40,7 @@ const LOCKED_BACKOFF = { baseDelayMs: 100, maxDelayMs: 10_000 } as const;
  * the server refuses for another reason than "no room yet", `maxRetries` runs out, or the service
  * cannot be reached; the signal's reason when the caller aborts.
  */
-export async function waitForSlots(http: Http, request: SlotRequest, options: ResolvedWaitOptions): Promise<unknown> {
+export async function waitForSlots(http: Transport, request: SlotRequest, options: ResolvedWaitOptions): Promise<unknown> {
   const { names } = request;
   const { timeoutSeconds, maxRetries, signal } = options;
   const deadline = timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutSeconds * 1000;
@@ -163,7 +163,7 @@ export async function waitForSlots(http: Http, request: SlotRequest, options: Re
  * Asks the service to withdraw tries that got no answer: their place in line, or a grant that
  * never arrived. Best effort and not awaited: if it fails, a waiter times out and a lease expires.
  */
-function withdraw(http: Http, names: readonly string[], requestIds: readonly string[]): void {
+function withdraw(http: Transport, names: readonly string[], requestIds: readonly string[]): void {
   for (const requestId of requestIds) {
     void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
   }

@@ -86,11 +86,16 @@ export class LimitEngine {
     this.#recover(host.now());
   }
 
-  /** After a load, no call is attached to anything: every waiter and offer gets a full grace. */
+  /**
+   * After a load, no call is attached to anything: every waiter that can come back (it has a
+   * request id) and every offer gets a full grace; a waiter that cannot leaves the line at once.
+   */
   #recover(now: number): void {
     rebuildQueue(this.state);
     for (const ticket of [...this.state.tickets.values()]) {
-      if (ticket.line) {
+      if (ticket.line && ticket.requestId === null) {
+        leaveLine(this.state, ticket.id, now);
+      } else if (ticket.line) {
         detach(this.state, ticket.id, Math.max(ticket.line.graceUntil ?? 0, now + GRACE_MS));
       } else if (ticket.offerUntil !== null) {
         putTicket(this.state, { ...ticket, offerUntil: Math.max(ticket.offerUntil, now + GRACE_MS) });

@@ -18,12 +18,26 @@ async function digest(text: string): Promise<ArrayBuffer> {
   return crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 }
 
+/** The configured tokens' digests: secrets are fixed for an isolate's life, so hash each once. */
+// Results, not promises, are kept: nothing made in one request's context is awaited in another's.
+const expectedDigests = new Map<string, ArrayBuffer>();
+
+async function expectedDigest(token: string): Promise<ArrayBuffer> {
+  const cached = expectedDigests.get(token);
+  if (cached !== undefined) {
+    return cached;
+  }
+  const hashed = await digest(token);
+  expectedDigests.set(token, hashed);
+  return hashed;
+}
+
 /** Compares in constant time: both sides are hashed to equal length first. */
 async function tokenMatches(given: ArrayBuffer, expected: string | undefined): Promise<boolean> {
   if (!expected) {
     return false;
   }
-  return crypto.subtle.timingSafeEqual(given, await digest(expected));
+  return crypto.subtle.timingSafeEqual(given, await expectedDigest(expected));
 }
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;

@@ -39,8 +39,13 @@ export async function createLimit(env: Env, body: CreateLimitBody): Promise<Limi
     throw new GclError("invalid_request", `name: ${problem}`, { errors: [{ path: "name", message: problem }] });
   }
   // The limit object decides (it is single-threaded); the catalog then indexes what it decided,
-  // and is repaired here if an earlier create died between the two writes.
-  const outcome = await env.LIMITS.getByName(body.name).create({
+  // and is repaired here if an earlier create died between the two writes. A region hint counts
+  // only on the object's first use, so it goes on this `getByName`.
+  const limits = env.LIMITS.getByName(
+    body.name,
+    body.location_hint === undefined ? undefined : { locationHint: body.location_hint },
+  );
+  const outcome = await limits.create({
     id: crypto.randomUUID(),
     name: body.name,
     limit: body.limit,

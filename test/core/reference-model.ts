@@ -195,10 +195,18 @@ export class Model {
     if (this.decay > 0 && decay <= 0) {
       this.#bucket = 0;
       for (const row of this.rows.values()) {
-        if (row.kind === "lease") {
-          row.counted += row.bucketed;
+        // A held lease counts its slots again, in full (the model's limit is always active).
+        if (row.kind === "lease" && !row.pending && row.counted === 0) {
+          row.counted = row.slots;
         }
         row.bucketed = 0;
+      }
+    } else if (decay < this.decay) {
+      // Slowing down: what leaked at the old rate can no longer be refunded.
+      for (const row of this.rows.values()) {
+        if (row.bucketed > 0) {
+          row.bucketed = Math.max(0, row.bucketed - (this.decay * Math.max(0, now - row.acquiredAt)) / 1000);
+        }
       }
     }
     if (decay !== this.decay) {

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it, vi } from "vitest";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 import { API, uniqueName } from "../helpers/api";
 
 const ADMIN = "admin-secret";
@@ -15,7 +15,7 @@ async function call(method: string, path: string, token: string | null, secrets:
     headers: token === null ? {} : { Authorization: `Bearer ${token}` },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const response = await worker.fetch(request, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...secrets }, ctx);
+  const response = await new Worker(ctx, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...secrets }).fetch(request);
   await waitOnExecutionContext(ctx);
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as { code?: string; detail?: string }) : null };
@@ -82,7 +82,7 @@ describe("auth", () => {
 
   it("keeps /healthz public", async ({ expect }) => {
     const ctx = createExecutionContext();
-    const response = await worker.fetch(new Request("http://gcl.test/healthz"), { ...env, ...both }, ctx);
+    const response = await new Worker(ctx, { ...env, ...both }).fetch(new Request("http://gcl.test/healthz"));
     expect(response.status).toBe(200);
   });
 });

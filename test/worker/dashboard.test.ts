@@ -7,7 +7,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 
 async function sha256Base64(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -27,7 +27,7 @@ describe("GET /", () => {
   it("serves the page without a token even when tokens are configured", async ({ expect }) => {
     const ctx = createExecutionContext();
     const secrets = { GCL_ADMIN_TOKEN: "admin-secret", GCL_CLIENT_TOKEN: "client-secret", GCL_ALLOW_ANONYMOUS: undefined };
-    const response = await worker.fetch(new Request("http://gcl.test/"), { ...env, ...secrets }, ctx);
+    const response = await new Worker(ctx, { ...env, ...secrets }).fetch(new Request("http://gcl.test/"));
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);
     expect(await response.text()).toContain("<title>edge-gcl dashboard</title>");

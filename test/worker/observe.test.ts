@@ -10,7 +10,7 @@ import parsePrometheusTextFormat, { type ParsedFamily } from "parse-prometheus-t
 import { describe, it } from "vitest";
 import type { LimitObject } from "../../src/objects/limit-object";
 import type { HistoryBucket, LimitHistory } from "../../src/protocol/observe";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 import { api, controlClock, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
 
 const history = async (name: string, resolution = "10s") =>
@@ -257,7 +257,7 @@ describe("GET /metrics", () => {
       const ctx = createExecutionContext();
       const request = new Request("http://gcl.test/metrics", { headers: { Authorization: `Bearer ${token}` } });
       const secrets = { GCL_ADMIN_TOKEN: "admin-secret", GCL_CLIENT_TOKEN: "client-secret" };
-      const response = await worker.fetch(request, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...secrets }, ctx);
+      const response = await new Worker(ctx, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...secrets }).fetch(request);
       await waitOnExecutionContext(ctx);
       return response.status;
     };

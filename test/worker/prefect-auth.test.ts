@@ -6,7 +6,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it, vi } from "vitest";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 import { API, uniqueName } from "../helpers/api";
 
 const ADMIN = "admin-secret";
@@ -26,7 +26,7 @@ async function call(method: string, path: string, authorization: string | null, 
     headers: authorization === null ? {} : { Authorization: authorization },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const response = await worker.fetch(request, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...both }, ctx);
+  const response = await new Worker(ctx, { ...env, GCL_ALLOW_ANONYMOUS: undefined, ...both }).fetch(request);
   await waitOnExecutionContext(ctx);
   const text = await response.text();
   return { status: response.status, body: text ? (JSON.parse(text) as { code?: string; detail?: string }) : null };
@@ -49,7 +49,7 @@ describe("Basic auth (PREFECT_API_AUTH_STRING)", () => {
       headers: { Authorization: basic(withColon) },
       body: "{}",
     });
-    const response = await worker.fetch(request, { ...env, GCL_ALLOW_ANONYMOUS: undefined, GCL_ADMIN_TOKEN: withColon }, ctx);
+    const response = await new Worker(ctx, { ...env, GCL_ALLOW_ANONYMOUS: undefined, GCL_ADMIN_TOKEN: withColon }).fetch(request);
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);
     expect((await call("POST", "/filter", basic(CLIENT), {})).status).toBe(200);

@@ -8,7 +8,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 import { api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 describe("422 bodies in Prefect's shape", () => {
@@ -65,7 +65,7 @@ describe("GET /api/csrf-token", () => {
     const ctx = createExecutionContext();
     const secured = { ...env, GCL_ALLOW_ANONYMOUS: undefined, GCL_ADMIN_TOKEN: "admin-secret" };
     const request = new Request(`http://gcl.test/api/csrf-token?client=${crypto.randomUUID()}`);
-    const response = await worker.fetch(request, secured, ctx);
+    const response = await new Worker(ctx, secured).fetch(request);
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(422);
     const text = await response.text();

@@ -8,7 +8,7 @@
 import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import worker from "../../src/index";
+import Worker from "../../src/index";
 import { DIRECTORY_GRACE_MS, type LeaseDirectory } from "../../src/objects/lease-directory";
 import { API, api, controlClock, createLimit, uniqueName } from "../helpers/api";
 
@@ -26,7 +26,7 @@ function prefectLease(names: string[], slots = 1, extra: Record<string, unknown>
 async function callWith(overrides: Partial<Env>, method: string, path: string, body: unknown, headers: Record<string, string> = {}) {
   const ctx = createExecutionContext();
   const request = new Request(API + path, { method, headers, body: JSON.stringify(body) });
-  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
+  const response = await new Worker(ctx, { ...env, ...overrides }).fetch(request);
   await waitOnExecutionContext(ctx);
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };

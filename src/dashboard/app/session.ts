@@ -1,11 +1,11 @@
 /**
  * The dashboard's connection to its own Worker: the shared client's administration API
- * (`createLimitsApi` over its `Http`, the same code `createClient()` gives the CLI and applications) with the token the user gave, kept in this tab's session
+ * (`createLimitsApi` over its `HttpTransport`, the same code `createClient()` gives the CLI and applications) with the token the user gave, kept in this tab's session
  * storage only; the server's clock read from each answer's `Date` header; and how errors read.
  */
 
 import { type FetchInit, GclError, type LimitRecord } from "../../client/index";
-import { Http } from "../../client/http";
+import { HttpTransport } from "../../client/http";
 import { createLimitsApi, type LimitsApi } from "../../client/limits";
 import { resolveClientOptions } from "../../client/options";
 
@@ -89,7 +89,7 @@ export class Session {
         return response;
       },
     });
-    return { limits: createLimitsApi(new Http(options)) };
+    return { limits: createLimitsApi(new HttpTransport(options)) };
   }
 
   #noteServerClock(response: Response, sentAt: number): void {
