@@ -3,8 +3,8 @@
 // into one minified ES module, and writes it as a string constant to
 // src/dashboard/generated/bundle.ts (git-ignored), which the Worker inlines into the page at `/`
 // under a hash-pinned CSP. Run by wrangler before `dev` and `deploy` ([build] in wrangler.toml,
-// which also rebuilds on edits), by vitest's config before any test, by `npm run typecheck` and
-// by `npm run build`.
+// which also rebuilds on edits), and first by `npm test`, `npm run typecheck` and the other scripts
+// that load the Worker.
 // Usage: `node scripts/build-dashboard.mjs`. Needs esbuild (a devDependency).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -24,9 +24,6 @@ const result = await build({
   minify: true,
   write: false,
   legalComments: "none",
-  // The modules need nothing from a tsconfig to bundle; not reading one keeps the build working
-  // from a partial copy of the tree (the deploy guide's test copies only src/ and scripts/).
-  tsconfigRaw: "{}",
   logLevel: "warning",
 });
 // Inlined in the page: no sequence may close the script element early.

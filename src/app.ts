@@ -11,8 +11,8 @@ import { prefectRoutes } from "./prefect/routes";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
-import { observeRoutes } from "./routes/observe";
 import { openApiDocument } from "./routes/openapi-document";
+import { observeRoutes } from "./routes/observe";
 import { slotRoutes } from "./routes/slots";
 
 /** Renders a GclError; 423 answers carry `Retry-After` as decimal seconds (Prefect parses floats). */

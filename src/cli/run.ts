@@ -15,8 +15,8 @@ import { hasColors, styleFor } from "./format";
 import { type HistoryOptions, showHistory } from "./history";
 import { rateLimit, runHolding, type RateLimitOptions, type RunOptions } from "./hold";
 import type { CliIo } from "./io";
-import { intervalSeconds, top, type TopOptions } from "./top";
 import { packageVersion } from "./version";
+import { intervalSeconds, top, type TopOptions } from "./top";
 
 interface JsonFlags {
   json?: boolean;
@@ -181,7 +181,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     subcommand("leases").description("show who holds a limit's slots, and how many wait").argument("<name>", "the limit's name or id", limitName),
   ).action(async (name: string, flags: JsonFlags) => execute([name], (context) => showLeases(context, name, { json: wantsJson(flags) })));
 
-  // observe(#14): history and a live view.
+  // History and a live view (issue 14).
   withJson(subcommand("history").description("a limit's last hour (or day): saturation, refusals, waits").argument("<name>", "the limit's name or id", limitName))
     .addOption(new Option("--resolution <width>", "10s buckets for the last hour, 1m for the last day").choices(["10s", "1m"]).default("10s"))
     .option("--all", "show idle buckets too")

@@ -45,23 +45,19 @@ export interface LimitsApi {
   disable(idOrName: string, options?: AdminCallOptions): Promise<void>;
   /** Who holds the limit's slots, and how many requests wait. Needs the admin token. */
   leases(idOrName: string, options?: AdminCallOptions): Promise<LimitLeases>;
-  /** observe(#14): the limit's history, every bucket of the last hour (`10s`) or day (`1m`). */
+  /** The limit's history, every bucket of the last hour (`10s`) or day (`1m`). */
   history(idOrName: string, options?: AdminCallOptions & { resolution?: HistoryResolution }): Promise<LimitHistory>;
-  /** observe(#14): every limit's levels and lifetime counters (`GET /metrics?format=json`). Admin token. */
+  /** Every limit's levels and lifetime counters (`GET /metrics?format=json`). Admin token. */
   metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
 /** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
 type Refusal = (answer: HttpAnswer) => GclError | undefined;
 
+type CallOptions = AdminCallOptions & { fromRoot?: boolean };
+
 export function createLimitsApi(http: Transport): LimitsApi {
-  async function call(
-    method: string,
-    path: string,
-    body: unknown,
-    options: AdminCallOptions & { fromRoot?: boolean } = {},
-    refusal?: Refusal,
-  ): Promise<HttpAnswer> {
+  async function call(method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
     let answer: HttpAnswer;
     try {
       answer = await http.send(method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false });
@@ -75,13 +71,7 @@ export function createLimitsApi(http: Transport): LimitsApi {
   }
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
-  async function read<T>(
-    method: string,
-    path: string,
-    body: unknown,
-    options?: AdminCallOptions & { fromRoot?: boolean },
-    refusal?: Refusal,
-  ): Promise<T> {
+  async function read<T>(method: string, path: string, body: unknown, options?: CallOptions, refusal?: Refusal): Promise<T> {
     const answer = await call(method, path, body, options, refusal);
     if (typeof answer.body !== "object" || answer.body === null) {
       throw new GclError("internal", `unexpected answer to ${method} ${path}: ${got(answer.body)}`);

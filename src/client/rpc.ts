@@ -118,7 +118,9 @@ export class RpcTransport extends Transport {
         throw notRpc(what, error);
       }
       if (call === undefined) {
-        throw new Error(`edge-gcl client bug: no RPC method serves ${method} ${path}`);
+        // History and metrics are read over HTTP only (an operator's view, not a Worker's hot path).
+        const detail = `${method} ${path} is not served over the service binding; use createClient({ url }) for it`;
+        return { status: 404, headers: new Headers(), body: { detail, code: "route_not_found" } };
       }
       const result = await Promise.race([
         call.catch((error: unknown) => {

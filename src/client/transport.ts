@@ -27,7 +27,7 @@ export interface RequestOptions {
   extraTimeoutMs?: number;
   /** No retry may start after this time (epoch ms). @default Infinity */
   deadline?: number;
-  /** observe(#14): `path` is from the Worker's root (`/metrics`), not under the API prefix (HTTP only). */
+  /** `path` is from the Worker's root (`/metrics`), not under the API prefix (HTTP only). */
   fromRoot?: boolean;
 }
 

@@ -12,8 +12,10 @@
  * its request comes back for it.
  */
 
-import type { LimitObserver } from "./history"; // observe(#14)
-import { checkAdmission, headFitsAt, refuse, requestIdTaken } from "./admission";
+import { checkAdmission, headFitsAt, refuse } from "./admission";
+import { Attachments } from "./attachments";
+import type { LimitObserver } from "./history";
+import { callTaken, ticketRequest, ticketToComeBackTo, withdrawnKey } from "./identity";
 import {
   type AcquireCall,
   type AcquireOutcome,
@@ -21,8 +23,8 @@ import {
   type CommitOutcome,
   grantedOutcome,
 } from "./outcomes";
-import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, readyHead, rebuildQueue } from "./queue";
-import { createLimit, deleteLimit, type LimitSettings, updateLimit } from "./settings";
+import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, readyHead, recoverLine } from "./queue";
+import { createLimit, deleteLimit, type LimitCreate, type LimitSettings, updateLimit } from "./settings";
 import { type LimitConfig, type LimitState, putTicket, putTombstone, type Ticket } from "./state";
 import {
   commitReservation,
@@ -30,8 +32,8 @@ import {
   expire,
   grant,
   grantFromLine,
-  PENDING_MARGIN_MS,
   leaseNamed,
+  PENDING_MARGIN_MS,
   release,
   renew,
   reserve,
@@ -54,19 +56,8 @@ export interface EngineHost {
   clearTimer(handle: unknown): void;
   /** Persists what `state.dirty` names and keeps the alarm; the end of every operation. */
   save(state: LimitState): Promise<void>;
-  /** observe(#14): history and events of what happens here. */
+  /** Learns of what happens here, for history and events (issue 14). */
   observer?: LimitObserver;
-}
-
-/** A call waiting on a ticket in line. */
-interface Attachment {
-  resolve(outcome: AcquireOutcome): void;
-  timer: unknown;
-}
-
-/** The tombstone key of a withdrawn ticket (`#` never starts a request id). */
-function withdrawnKey(ticket: string): string {
-  return `#${ticket}`;
 }
 
 export class LimitEngine {
@@ -74,33 +65,15 @@ export class LimitEngine {
   /** Most requests that may wait in line at once. */
   maxWaiters: number;
   readonly #host: EngineHost;
-  readonly #attached = new Map<string, Attachment>();
-  /** The ticket id of a call that came back to its request's ticket → that ticket's id. */
-  readonly #aliases = new Map<string, string>();
+  readonly #calls: Attachments;
   #decayTimer: unknown = null;
 
   constructor(state: LimitState, host: EngineHost, maxWaiters: number) {
     this.state = state;
     this.#host = host;
+    this.#calls = new Attachments(host);
     this.maxWaiters = maxWaiters;
-    this.#recover(host.now());
-  }
-
-  /**
-   * After a load, no call is attached to anything: every waiter that can come back (it has a
-   * request id) and every offer gets a full grace; a waiter that cannot leaves the line at once.
-   */
-  #recover(now: number): void {
-    rebuildQueue(this.state);
-    for (const ticket of [...this.state.tickets.values()]) {
-      if (ticket.line && ticket.requestId === null) {
-        leaveLine(this.state, ticket.id, now);
-      } else if (ticket.line) {
-        detach(this.state, ticket.id, Math.max(ticket.line.graceUntil ?? 0, now + GRACE_MS));
-      } else if (ticket.offerUntil !== null) {
-        putTicket(this.state, { ...ticket, offerUntil: Math.max(ticket.offerUntil, now + GRACE_MS) });
-      }
-    }
+    recoverLine(state, host.now());
   }
 
   // ── Acquisition ──
@@ -118,8 +91,8 @@ export class LimitEngine {
   /** What `call` would meet here now, without taking anything or counting a refusal. */
   async check(call: AcquireCall): Promise<CheckOutcome> {
     const now = this.#begin();
-    const mine = this.#ticketOf(call, "reserve");
-    if (mine === "conflict" || (mine === null && this.#taken(call, now))) {
+    const mine = ticketToComeBackTo(this.state, call, "reserve");
+    if (mine === "conflict" || (mine === null && callTaken(this.state, call, now))) {
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
     return this.#finish(mine ? { status: "ok" } : checkAdmission(this.state, call, now, "arrival"));
@@ -145,8 +118,8 @@ export class LimitEngine {
   async #arrive(call: AcquireCall, intent: "acquire" | "reserve"): Promise<AcquireOutcome> {
     const now = this.#begin();
     const state = this.state;
-    const mine = this.#ticketOf(call, intent);
-    if (mine === "conflict" || (mine === null && this.#taken(call, now))) {
+    const mine = ticketToComeBackTo(this.state, call, intent);
+    if (mine === "conflict" || (mine === null && callTaken(this.state, call, now))) {
       // Used before, in use, or withdrawn before it arrived: changing anything would over-admit.
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
@@ -155,24 +128,24 @@ export class LimitEngine {
     }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
-      this.#host.observer?.granted(call.slots, 0, call.ticket, now); // observe(#14): granted at once
+      this.#host.observer?.granted(call.slots, 0, call.ticket, now);
       return this.#finish(this.#grantNow(call, intent, now));
     }
     if (admission.status !== "full") {
       return this.#finish(admission);
     }
     if (call.waitMs <= 0) {
-      this.#host.observer?.refused(now, false); // observe(#14)
+      this.#host.observer?.refused(now, false);
       return this.#finish(refuse(state, call.slots, now, this.#host.random));
     }
     if (state.queue.length >= this.maxWaiters) {
-      this.#host.observer?.refused(now, false); // observe(#14)
+      this.#host.observer?.refused(now, false);
       const { retryAfterSeconds } = refuse(state, call.slots, now, this.#host.random);
       return this.#finish({ status: "queue_full", retryAfterSeconds });
     }
     const request = { ...ticketRequest(call), leaseId: intent === "acquire" ? call.leaseId : null };
     joinLine(state, request, { intent, mode: call.mode, leaseMs: call.leaseMs, waitUntil: now + call.waitMs }, now);
-    const outcome = this.#wait(call.ticket, call.waitMs);
+    const outcome = this.#calls.wait(call.ticket, call.waitMs, () => void this.#waitOver(call.ticket));
     await this.#finish(undefined);
     return outcome;
   }
@@ -185,40 +158,12 @@ export class LimitEngine {
     return grantedOutcome(grant(this.state, ticketRequest(call), expiresAt, now), this.#minimal());
   }
 
-  /**
-   * The ticket `call`'s request already has here, if it may come back to it: its place in line,
-   * its reservation, or a grant offered while it was away. `conflict` when the request id names
-   * another request, or one already answered. Null when it has none.
-   */
-  #ticketOf(call: AcquireCall, intent: "acquire" | "reserve"): Ticket | "conflict" | null {
-    const id = call.requestId === null ? undefined : this.state.requestIds.get(call.requestId);
-    const ticket = id === undefined ? undefined : this.state.tickets.get(id);
-    if (!ticket) {
-      return null;
-    }
-    // Only a single-name request comes back: a multi-name one is withdrawn whole when refused.
-    const same = intent === "acquire" && ticket.slots === call.slots && ticket.kind === call.kind;
-    const waiting = ticket.line !== null && ticket.line.intent === "acquire" && ticket.line.mode === call.mode;
-    const offered = ticket.offerUntil !== null && !ticket.pending;
-    return same && (waiting || offered) ? ticket : "conflict";
-  }
-
-  #taken(call: AcquireCall, now: number): boolean {
-    const state = this.state;
-    return (
-      requestIdTaken(state, call.requestId, now) ||
-      state.tickets.has(call.ticket) ||
-      state.tombstones.has(withdrawnKey(call.ticket))
-    );
-  }
-
   /** A request came back with its request id: to its place in line, its reservation or its offer. */
   async #comeBack(ticket: Ticket, call: AcquireCall, now: number): Promise<AcquireOutcome> {
     if (ticket.line) {
       attach(this.state, ticket.id, now + call.waitMs);
       // The coordinator knows its request by the call's ticket id until this call answers.
-      this.#aliases.set(call.ticket, ticket.id);
-      const outcome = this.#wait(ticket.id, call.waitMs);
+      const outcome = this.#calls.wait(ticket.id, call.waitMs, () => void this.#waitOver(ticket.id), call.ticket);
       await this.#finish(undefined);
       return outcome;
     }
@@ -228,35 +173,13 @@ export class LimitEngine {
     return this.#finish(grantedOutcome(delivered, this.#minimal()));
   }
 
-  /** Attaches a call to ticket `id` for `waitMs`; a call attached before is told to let go. */
-  #wait(id: string, waitMs: number): Promise<AcquireOutcome> {
-    this.#letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
-    return new Promise<AcquireOutcome>((resolve) => {
-      this.#attached.set(id, { resolve, timer: this.#host.setTimer(() => void this.#waitOver(id), waitMs) });
-    });
-  }
-
-  #letGo(id: string): Attachment | undefined {
-    const attachment = this.#attached.get(id);
-    for (const [alias, target] of this.#aliases) {
-      if (target === id) {
-        this.#aliases.delete(alias);
-      }
-    }
-    if (attachment) {
-      this.#attached.delete(id);
-      this.#host.clearTimer(attachment.timer);
-    }
-    return attachment;
-  }
-
   /**
    * A call's wait is over: refused with a Retry-After that counts who is still ahead. Its ticket
    * keeps its place for the grace if its request can come back (it has a request id).
    */
   async #waitOver(id: string): Promise<void> {
     const now = this.#begin();
-    const attachment = this.#letGo(id);
+    const attachment = this.#calls.letGo(id);
     const ticket = this.state.tickets.get(id);
     if (ticket?.line) {
       if (ticket.requestId !== null && ticket.line.intent === "acquire") {
@@ -265,7 +188,7 @@ export class LimitEngine {
         leaveLine(this.state, id, now + TOMBSTONE_MS);
       }
       if (attachment) {
-        this.#host.observer?.refused(now, true); // observe(#14): a 423 at the end of the wait
+        this.#host.observer?.refused(now, true);
       }
       attachment?.resolve(refuse(this.state, ticket.slots, now, this.#host.random));
     }
@@ -279,9 +202,9 @@ export class LimitEngine {
    */
   async withdraw(ticket: string): Promise<boolean> {
     const now = this.#begin();
-    const held = this.#withdraw(this.#aliases.get(ticket) ?? ticket, now);
+    const held = this.#withdraw(this.#calls.resolve(ticket), now);
     if (held) {
-      this.#host.observer?.cancelled(now); // observe(#14)
+      this.#host.observer?.cancelled(now);
     }
     // A call of this request still on its way (another stub) must not take anything when it lands.
     putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
@@ -294,14 +217,14 @@ export class LimitEngine {
    */
   async leave(ticket: string): Promise<void> {
     const now = this.#begin();
-    const id = this.#aliases.get(ticket) ?? ticket;
+    const id = this.#calls.resolve(ticket);
     const held = this.state.tickets.get(id);
     if (held?.requestId != null && held.line?.intent === "acquire") {
-      this.#letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+      this.#calls.letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
       detach(this.state, id, now + GRACE_MS);
     } else {
       if (this.#withdraw(id, now)) {
-        this.#host.observer?.cancelled(now); // observe(#14)
+        this.#host.observer?.cancelled(now);
       }
       putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
     }
@@ -317,14 +240,14 @@ export class LimitEngine {
     const ticket = this.state.requestIds.get(requestId);
     const held = ticket !== undefined && this.#withdraw(ticket, now);
     if (held) {
-      this.#host.observer?.cancelled(now); // observe(#14)
+      this.#host.observer?.cancelled(now);
     }
     putTombstone(this.state, requestId, now + TOMBSTONE_MS);
     return this.#finish(held);
   }
 
   #withdraw(ticket: string, now: number): boolean {
-    const attachment = this.#letGo(ticket);
+    const attachment = this.#calls.letGo(ticket);
     attachment?.resolve({ status: "locked", retryAfterSeconds: 0 });
     return leaveLine(this.state, ticket, now + TOMBSTONE_MS) || withdrawTicket(this.state, ticket, now) || !!attachment;
   }
@@ -333,10 +256,10 @@ export class LimitEngine {
 
   async release(leaseId: string): Promise<boolean> {
     const now = this.#begin();
-    const lease = leaseNamed(this.state, leaseId); // observe(#14)
+    const lease = leaseNamed(this.state, leaseId);
     const released = release(this.state, leaseId, now);
     if (released && lease) {
-      this.#host.observer?.released(lease.slots, now - lease.acquiredAt, lease.id, now); // observe(#14): key = ticket id
+      this.#host.observer?.released(lease.slots, now - lease.acquiredAt, lease.id, now);
     }
     return this.#finish(released);
   }
@@ -355,12 +278,12 @@ export class LimitEngine {
   // ── Administration ──
 
   /** Creates the limit, unless one of this name exists: then says which. */
-  async create(input: { id: string; name: string } & LimitSettings): Promise<CreateOutcome> {
+  async create(input: LimitCreate): Promise<CreateOutcome> {
     const now = this.#begin();
     const created = this.state.config === null;
     if (created) {
       createLimit(this.state, input, now);
-      this.#host.observer?.lifecycle("created", now); // observe(#14)
+      this.#host.observer?.lifecycle("created", now);
     }
     const config = this.state.config as LimitConfig;
     const record = limitRecord(this.state, now) as LimitRecordOf;
@@ -379,7 +302,7 @@ export class LimitEngine {
       return this.#finish(false);
     }
     updateLimit(this.state, patch, now);
-    this.#host.observer?.lifecycle("updated", now); // observe(#14)
+    this.#host.observer?.lifecycle("updated", now);
     return this.#finish(true);
   }
 
@@ -390,7 +313,7 @@ export class LimitEngine {
     if (config === null) {
       return this.#finish(null);
     }
-    this.#host.observer?.lifecycle("deleted", now); // observe(#14): before the settings go
+    this.#host.observer?.lifecycle("deleted", now);
     deleteLimit(this.state, now);
     return this.#finish({ id: config.id, generation: config.generation ?? 0 });
   }
@@ -417,7 +340,7 @@ export class LimitEngine {
     const now = this.#host.now();
     const expired = expire(this.state, now);
     if (expired.length > 0) {
-      this.#host.observer?.expired(expired.length, now); // observe(#14): lost holders
+      this.#host.observer?.expired(expired.length, now);
     }
     return now;
   }
@@ -435,18 +358,18 @@ export class LimitEngine {
     const now = this.#host.now();
     for (let head = readyHead(state, now); head !== null; head = readyHead(state, now)) {
       const { waiter, decision } = head;
-      const attachment = this.#letGo(waiter.id);
+      const attachment = this.#calls.letGo(waiter.id);
       if (decision.status !== "ok" && decision.status !== "inactive") {
         leaveLine(state, waiter.id, now + TOMBSTONE_MS);
         attachment?.resolve(decision);
         continue;
       }
       const graceUntil = state.tickets.get(waiter.id)?.line?.graceUntil ?? now + GRACE_MS;
-      const joinedAt = state.tickets.get(waiter.id)?.acquiredAt ?? now; // observe(#14): when it joined the line
+      const joinedAt = state.tickets.get(waiter.id)?.acquiredAt ?? now;
       dequeue(state, waiter.id);
       const granted = grantFromLine(state, waiter.id, attachment ? null : graceUntil, now);
       if (granted) {
-        this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now); // observe(#14)
+        this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now);
       }
       if (granted && attachment) {
         attachment.resolve(grantedOutcome(granted, this.#minimal()));
@@ -471,15 +394,4 @@ export class LimitEngine {
     await this.#host.save(this.state);
     return result;
   }
-}
-
-function ticketRequest(call: AcquireCall) {
-  return {
-    id: call.ticket,
-    requestId: call.requestId,
-    kind: call.kind,
-    leaseId: call.kind === "lease" ? call.leaseId : null,
-    slots: call.slots,
-    holder: call.holder,
-  };
 }

@@ -73,6 +73,24 @@ export function dequeue(state: LimitState, id: string): boolean {
   return true;
 }
 
+/**
+ * After a load no call is attached to anything: the queue is rebuilt from the waiting tickets,
+ * every waiter that can come back (it has a request id) and every offer gets a full grace, and a
+ * waiter that cannot come back leaves the line at once.
+ */
+export function recoverLine(state: LimitState, now: number): void {
+  rebuildQueue(state);
+  for (const ticket of [...state.tickets.values()]) {
+    if (ticket.line && ticket.requestId === null) {
+      leaveLine(state, ticket.id, now);
+    } else if (ticket.line) {
+      detach(state, ticket.id, Math.max(ticket.line.graceUntil ?? 0, now + GRACE_MS));
+    } else if (ticket.offerUntil !== null) {
+      putTicket(state, { ...ticket, offerUntil: Math.max(ticket.offerUntil, now + GRACE_MS) });
+    }
+  }
+}
+
 /** Rebuilds the queue's order from the waiting tickets (after a load). */
 export function rebuildQueue(state: LimitState): void {
   const waiting = [...state.tickets.values()].filter((ticket) => ticket.line !== null);

@@ -4,6 +4,7 @@
  * (DESIGN §3.1, §3.11).
  */
 
+import type { LocationHint } from "../protocol/types";
 import { isDecaying, settle } from "./decay";
 import {
   deleteTicket,
@@ -24,6 +25,14 @@ export interface LimitSettings {
   deniedSlots: number;
 }
 
+/** What a create carries: the settings, the limit's identity, and where its object was placed. */
+export interface LimitCreate extends LimitSettings {
+  id: string;
+  name: string;
+  /** The region hint the object was first reached with (`location_hint`), or null. */
+  locationHint?: LocationHint | null;
+}
+
 /** Ends every ticket here (their request ids stay taken for a while). */
 function dropTickets(state: LimitState, now: number): void {
   for (const id of [...state.tickets.keys()]) {
@@ -34,7 +43,7 @@ function dropTickets(state: LimitState, now: number): void {
 /** Starts a limit. Leftover tickets of an earlier limit of the same name are dropped. */
 export function createLimit(
   state: LimitState,
-  input: { id: string; name: string } & LimitSettings,
+  input: LimitCreate,
   now: number,
 ): void {
   dropTickets(state, now);
@@ -44,6 +53,7 @@ export function createLimit(
     limit: input.limit,
     active: input.active,
     slotDecayPerSecond: input.slotDecayPerSecond,
+    locationHint: input.locationHint ?? null,
     createdAt: now,
     updatedAt: now,
     generation: issueToken(state),

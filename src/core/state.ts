@@ -6,7 +6,7 @@
  * can persist exactly that.
  */
 
-import type { AcquireMode, LeaseHolder } from "../protocol/types";
+import type { AcquireMode, LeaseHolder, LocationHint } from "../protocol/types";
 import { type DueEntry, pushDue } from "./due";
 
 /** Who holds a lease, as the client described it. */
@@ -19,6 +19,8 @@ export interface LimitConfig {
   limit: number;
   active: boolean;
   slotDecayPerSecond: number;
+  /** The region hint the object was created with; absent in configs written before it existed. */
+  locationHint?: LocationHint | null;
   createdAt: number;
   updatedAt: number;
   /**

@@ -27,6 +27,7 @@ export function limitRecord(state: LimitState, now: number): LimitRecord | null 
     denied_slots: wholeSlotsUp(deniedSlotsAt(state, now)),
     slot_decay_per_second: config.slotDecayPerSecond,
     avg_slot_occupancy_seconds: Math.round(state.avgSlotOccupancySeconds * 1000) / 1000,
+    location_hint: config.locationHint ?? null,
     created: new Date(config.createdAt).toISOString(),
     updated: new Date(config.updatedAt).toISOString(),
   };

@@ -14,12 +14,12 @@ import {
   type CreateOutcome,
   LimitEngine,
 } from "../core/engine";
-import type { LimitSettings } from "../core/settings";
+import type { LimitCreate, LimitSettings } from "../core/settings";
 import type { LimitState } from "../core/state";
-import { heldSlots } from "../core/decay"; // observe(#14)
-import { EventOutbox, sinksOf } from "../events/outbox"; // observe(#14)
-import type { HistoryResolution, LimitHistory } from "../protocol/observe"; // observe(#14)
-import { HistoryStore, historyView, type LimitMetrics, metricsView } from "./history-store"; // observe(#14)
+import { heldSlots } from "../core/decay";
+import { EventOutbox, sinksOf } from "../events/outbox";
+import type { HistoryResolution, LimitHistory } from "../protocol/observe";
+import { HistoryStore, historyView, type LimitMetrics, metricsView } from "./history-store";
 import { nextDueAt } from "../core/tickets";
 import { MAX_WAITERS } from "../protocol/constants";
 import type { LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
@@ -35,15 +35,15 @@ export class LimitObject extends DurableObject<Env> {
   readonly #store: LimitStore;
   readonly #engine: LimitEngine;
   #alarmAt: number | null = null;
-  readonly #history: HistoryStore; // observe(#14)
-  /** observe(#14): Prefect events to the sinks in wrangler.toml (public so tests can fake sinks). */
+  readonly #history: HistoryStore;
+  /** Prefect events to the sinks in wrangler.toml (public so tests can fake sinks). */
   readonly events: EventOutbox;
   #historyTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#store = new LimitStore(ctx.storage);
-    this.#history = new HistoryStore(ctx.storage); // observe(#14)
+    this.#history = new HistoryStore(ctx.storage);
     this.#history.flushSoon = () => this.#flushHistorySoon();
     this.events = new EventOutbox(sinksOf(env), (promise) => ctx.waitUntil(promise));
     this.#engine = new LimitEngine(
@@ -54,7 +54,7 @@ export class LimitObject extends DurableObject<Env> {
         setTimer: (callback, ms) => setTimeout(callback, ms),
         clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
         save: (state) => this.#save(state),
-        observer: this.#observer(), // observe(#14)
+        observer: this.#observer(),
       },
       MAX_WAITERS,
     );
@@ -113,7 +113,7 @@ export class LimitObject extends DurableObject<Env> {
     return this.#engine.decrement(slots, occupancySeconds);
   }
 
-  create(input: { id: string; name: string } & LimitSettings): Promise<CreateOutcome> {
+  create(input: LimitCreate): Promise<CreateOutcome> {
     return this.#engine.create(input);
   }
 
@@ -133,7 +133,7 @@ export class LimitObject extends DurableObject<Env> {
     return this.#engine.leases();
   }
 
-  // ── observe(#14): history, metrics and events ──
+  // ── history, metrics and events ──
 
   async history(resolution: HistoryResolution): Promise<LimitHistory | null> {
     this.#history.forceNext();
@@ -190,7 +190,7 @@ export class LimitObject extends DurableObject<Env> {
 
   /** Persists what changed, and keeps the alarm at the next moment something is due. */
   async #save(state: LimitState): Promise<void> {
-    // observe(#14): history rows ride in the same transaction; events go out after it.
+    // History rows ride in the same transaction; events go out after it.
     const now = this.now();
     const levels = { active: heldSlots(state, now), waiting: state.queue.length, limit: state.config?.limit ?? 0 };
     this.#store.persist(state, this.#history.pendingWrite(levels, now));

@@ -142,7 +142,7 @@ export class LimitStore {
     }
     const sql = this.#storage.sql;
     this.#storage.transactionSync(() => {
-      alsoWrite?.(); // observe(#14): history rows, in the same transaction
+      alsoWrite?.(); // History rows, in the same transaction.
       if (!this.#schemaReady) {
         sql.exec(SCHEMA);
         sql.exec("DROP TABLE IF EXISTS leases");

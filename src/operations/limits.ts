@@ -53,6 +53,7 @@ export async function createLimit(env: Env, body: CreateLimitBody): Promise<Limi
     slotDecayPerSecond: body.slot_decay_per_second ?? 0,
     activeSlots: body.active_slots ?? 0,
     deniedSlots: body.denied_slots ?? 0,
+    locationHint: body.location_hint ?? null,
   });
   await catalog(env).put(body.name, outcome.record.id, outcome.generation);
   if (outcome.status === "exists") {

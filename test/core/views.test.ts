@@ -24,6 +24,7 @@ describe("limitRecord", () => {
       denied_slots: 0,
       slot_decay_per_second: 0,
       avg_slot_occupancy_seconds: 2,
+      location_hint: null,
       created: new Date(T0).toISOString(),
       updated: new Date(T0).toISOString(),
     });

@@ -33,9 +33,10 @@ describe("docs/deploy.md", () => {
     const config = await readFile(join(root, "wrangler.toml"), "utf8");
     const firstSection = config.search(/^\[/m);
     await cp(join(root, "src"), join(dir, "src"), { recursive: true });
-    // wrangler.toml's [build] bundles the dashboard with scripts/build-dashboard.mjs first.
+    // wrangler.toml's [build] bundles the dashboard with this script before every deploy.
     await cp(join(root, "scripts"), join(dir, "scripts"), { recursive: true });
     await cp(join(root, "package.json"), join(dir, "package.json"));
+    await cp(join(root, "tsconfig.json"), join(dir, "tsconfig.json"));
     await symlink(join(root, "node_modules"), join(dir, "node_modules"), "dir");
     await writeFile(join(dir, "wrangler.toml"), `${config.slice(0, firstSection)}${toml}\n${config.slice(firstSection)}`);
     const wrangler = join(root, "node_modules", ".bin", "wrangler");

@@ -122,6 +122,9 @@ describe("createClient({ binding })", () => {
     const { gcl } = rpcClient();
     const name = uniqueName();
     const record = await gcl.limits.create({ name, limit: 2 });
+    expect(await gcl.limits.ensure({ name, limit: 2 })).toMatchObject({ id: record.id, name, limit: 2 });
+    const ensured = uniqueName("ensured");
+    expect(await gcl.limits.ensure({ name: ensured, limit: 3 })).toMatchObject({ name: ensured, limit: 3 });
     expect(await gcl.limits.get(name)).toEqual(record);
     expect(await gcl.limits.get(record.id)).toEqual(record);
     expect((await gcl.limits.list()).map((limit) => limit.name)).toContain(name);

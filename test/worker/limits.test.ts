@@ -235,8 +235,8 @@ describe("everything else", () => {
         "POST /cancel",
         "POST /leases/{lease_id}/renew",
         "GET /{id_or_name}/leases",
-        "GET /{id_or_name}/history",
         "GET /healthz",
+        "GET /{id_or_name}/history",
       ].sort(),
     );
   });

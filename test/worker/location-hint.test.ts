@@ -56,6 +56,16 @@ describe("location_hint", () => {
     expect(response.body.errors).toEqual([{ path: "location_hint", message: expect.stringContaining('"weur"') }]);
   });
 
+  it("is stored and shown in the record: the hint, or null when unset", async ({ expect }) => {
+    const [hinted, plain] = [uniqueName("hinted"), uniqueName("plain")];
+    expect((await api("POST", "/", { name: hinted, limit: 1, location_hint: "apac" })).body.location_hint).toBe("apac");
+    expect((await api("POST", "/", { name: plain, limit: 1 })).body.location_hint).toBeNull();
+    expect((await api("GET", `/${hinted}`)).body.location_hint).toBe("apac");
+    expect((await api("GET", `/${plain}`)).body.location_hint).toBeNull();
+    await api("PATCH", `/${hinted}`, { limit: 2 });
+    expect((await api("GET", `/${hinted}`)).body).toMatchObject({ limit: 2, location_hint: "apac" });
+  });
+
   it("cannot be changed by PATCH (an object's place is chosen once)", async ({ expect }) => {
     const name = uniqueName();
     await api("POST", "/", { name, limit: 1 });

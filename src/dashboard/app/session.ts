@@ -1,7 +1,8 @@
 /**
  * The dashboard's connection to its own Worker: the shared client's administration API
- * (`createLimitsApi` over its `HttpTransport`, the same code `createClient()` gives the CLI and applications) with the token the user gave, kept in this tab's session
- * storage only; the server's clock read from each answer's `Date` header; and how errors read.
+ * (`createLimitsApi` over its `HttpTransport`, the same code `createClient()` gives the CLI and
+ * applications) with the token the user gave, kept in this tab's session storage only; the
+ * server's clock read from each answer's `Date` header; and how errors read.
  */
 
 import { type FetchInit, GclError, type LimitRecord } from "../../client/index";
