@@ -1,10 +1,14 @@
 /**
- * The dashboard's connection to its own Worker: the shared client (`createClient`, the same API
- * code the CLI and applications use) with the token the user gave, kept in this tab's session
- * storage only; the server's clock read from each answer's `Date` header; and how errors read.
+ * The dashboard's connection to its own Worker: the shared client's administration API
+ * (`createLimitsApi` over its `HttpTransport`, the same code `createClient()` gives the CLI and
+ * applications) with the token the user gave, kept in this tab's session storage only; the
+ * server's clock read from each answer's `Date` header; and how errors read.
  */
 
-import { createClient, type FetchInit, type GclClient, GclError, type LimitRecord } from "../../client/index";
+import { type FetchInit, GclError, type LimitRecord } from "../../client/index";
+import { HttpTransport } from "../../client/http";
+import { createLimitsApi, type LimitsApi } from "../../client/limits";
+import { resolveClientOptions } from "../../client/options";
 
 const TOKEN_KEY = "edge-gcl.token";
 // The API reads a UUID-shaped path segment as a limit id, so such names are addressed by id.
@@ -44,7 +48,7 @@ export function isCode(error: unknown, ...codes: string[]): error is GclError {
 
 export class Session {
   token = readToken();
-  client: GclClient = this.#connect();
+  client: { limits: LimitsApi } = this.#connect();
   /** Server clock minus ours, when they differ by more than the `Date` header's 1 s grain. */
   #clockOffsetMs = 0;
   /** Called with the API's detail when it answers 401, and when it answers 403. */
@@ -59,9 +63,13 @@ export class Session {
 
   now = (): number => Date.now() + this.#clockOffsetMs;
 
-  /** Every call tries once (the page polls again soon), with the page's own fetch and no cache. */
-  #connect(): GclClient {
-    return createClient({
+  /**
+   * Every call tries once (the page polls again soon), with the page's own fetch and no cache.
+   * Only the client's administration half: the page never takes slots, and the Worker inlines
+   * this bundle, so acquisition code left out is bytes the deployed Worker does not carry.
+   */
+  #connect(): { limits: LimitsApi } {
+    const options = resolveClientOptions({
       url: location.origin,
       ...(this.token ? { token: this.token } : {}),
       retry: false,
@@ -82,6 +90,7 @@ export class Session {
         return response;
       },
     });
+    return { limits: createLimitsApi(new HttpTransport(options)) };
   }
 
   #noteServerClock(response: Response, sentAt: number): void {
