@@ -190,7 +190,7 @@ export const LimitRecordSchema = named(
     avg_slot_occupancy_seconds: Num,
     created: Timestamp,
     updated: Timestamp,
-    location_hint: optional(nullable(Str)),
+    location_hint: nullable(Str),
   }),
 ) satisfies Schema<LimitRecord>;
 

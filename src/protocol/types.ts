@@ -25,8 +25,8 @@ export interface LimitRecord {
   /** ISO 8601 timestamps. */
   created: string;
   updated: string;
-  /** The Cloudflare region hint given on create, or null (absent from servers that predate it). */
-  location_hint?: string | null;
+  /** The Cloudflare region hint given on create, or null. */
+  location_hint: string | null;
 }
 
 /** Cloudflare's location hints for where a limit's Durable Object is first placed. */

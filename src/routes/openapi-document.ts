@@ -354,7 +354,8 @@ export const openApiDocument = {
           "slot_decay_per_second",
           "avg_slot_occupancy_seconds",
           "created",
-          "updated"
+          "updated",
+          "location_hint"
         ]
       },
       "CreateLimit": {

@@ -22,6 +22,7 @@ function record(name: string, limit: number, active: number): LimitRecord {
     avg_slot_occupancy_seconds: 2,
     created: "2026-01-01T00:00:00.000Z",
     updated: "2026-01-01T00:00:00.000Z",
+    location_hint: null,
   };
 }
 

@@ -24,6 +24,7 @@ const RECORD_KEYS = [
   "denied_slots",
   "id",
   "limit",
+  "location_hint",
   "name",
   "slot_decay_per_second",
   "updated",
