@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
 import { createClient, LeaseLostError } from "../../src/client";
-import { call, type Interval, maxOverlap, sleep } from "../helpers/chaos";
+import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
 const LIMITS = { "chaos-a": 4, "chaos-b": 3 } as const;
@@ -155,17 +155,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
     }
     // Grants whose answer was lost in the kill expire within one lease: then every slot is free.
     const settleBy = Date.now() + (LOAD_LEASE_SECONDS + 5) * 1000;
-    for (const name of Object.keys(LIMITS) as LimitName[]) {
-      for (;;) {
-        const record = (await call(base, "GET", `/${name}`)).body;
-        const leases = (await call(base, "GET", `/${name}/leases`)).body;
-        if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
-          break;
-        }
-        expect(Date.now()).toBeLessThan(settleBy);
-        await sleep(100);
-      }
-    }
+    expect(await untilFree(base, Object.keys(LIMITS), settleBy)).toBeNull();
   }, 120_000);
 });
 

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
-import { call, type Interval, maxOverlap, sleep } from "../helpers/chaos";
+import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
 const LIMITS = { "fault-a": 2, "fault-b": 3, "fault-c": 2 } as const;
@@ -78,16 +78,6 @@ describe("multi-name requests while calls to limit objects fail at random", () =
     // Withdrawals that failed are retried in the background; a lease left behind expires. Then
     // every slot is free: an increment half-done would stay held for good.
     const settleBy = Date.now() + (LEASE_SECONDS + 20) * 1000;
-    for (const name of Object.keys(LIMITS) as LimitName[]) {
-      for (;;) {
-        const record = (await call(base, "GET", `/${name}`)).body;
-        const leases = (await call(base, "GET", `/${name}/leases`)).body;
-        if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
-          break;
-        }
-        expect(Date.now(), `${name}: ${JSON.stringify({ record, leases })}`).toBeLessThan(settleBy);
-        await sleep(200);
-      }
-    }
+    expect(await untilFree(base, Object.keys(LIMITS), settleBy)).toBeNull();
   }, 120_000);
 });

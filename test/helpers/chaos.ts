@@ -44,3 +44,24 @@ export function maxOverlap(intervals: readonly Interval[], name: string): number
   }
   return max;
 }
+
+/**
+ * Polls until every limit in `names` holds nothing (no slots, no leases, nobody waiting), or
+ * `giveUpAt` passes. Null when all are free; otherwise what was still held (a liveness bound).
+ */
+export async function untilFree(base: string, names: readonly string[], giveUpAt: number): Promise<string | null> {
+  for (const name of names) {
+    for (;;) {
+      const record = (await call(base, "GET", `/${name}`)).body;
+      const leases = (await call(base, "GET", `/${name}/leases`)).body;
+      if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
+        break;
+      }
+      if (Date.now() >= giveUpAt) {
+        return `${name} still holds: ${JSON.stringify({ record, leases })}`;
+      }
+      await sleep(100);
+    }
+  }
+  return null;
+}

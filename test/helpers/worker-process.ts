@@ -45,6 +45,10 @@ export async function spawnWorker(options: {
   persistTo: string;
   /** Extra `--var NAME:value` settings (the chaos suite's fault injection). */
   vars?: Record<string, string>;
+  /** Wrangler configs, relative to the repository; the first is served. @default ["wrangler.toml"] */
+  configs?: readonly string[];
+  /** The path that answers 200 once the Worker is up. @default "/healthz" */
+  readyPath?: string;
 }): Promise<WorkerProcess> {
   const root = join(import.meta.dirname, "..", "..");
   const child = spawn(
@@ -52,6 +56,7 @@ export async function spawnWorker(options: {
     [
       join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
       "dev",
+      ...(options.configs ?? ["wrangler.toml"]).flatMap((config) => ["-c", config]),
       "--ip",
       "127.0.0.1",
       "--port",
@@ -83,7 +88,7 @@ export async function spawnWorker(options: {
   const giveUpAt = Date.now() + 60_000;
   for (;;) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) {
+      if ((await fetch(`${url}${options.readyPath ?? "/healthz"}`)).ok) {
         break;
       }
     } catch {
