@@ -48,6 +48,24 @@ export default defineConfig({
           include: ["test/worker/**/*.test.ts"],
         },
       },
+      {
+        // The event sinks as the local runtime provides them: a Queue producer and an Analytics
+        // Engine dataset, bound as wrangler.toml's commented example would bind them.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+              queueProducers: { GCL_EVENTS_QUEUE: { queueName: "gcl-events" } },
+              analyticsEngineDatasets: { GCL_EVENTS_ANALYTICS: { dataset: "gcl_events" } },
+            },
+          }),
+        ],
+        test: {
+          name: "sinks",
+          include: ["test/sinks/**/*.test.ts"],
+        },
+      },
     ],
   },
 });
