@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { dashboardRoutes } from "./dashboard";
 import { prefectRoutes } from "./prefect/routes";
+import { asGclError } from "./operations/failure";
 import { GclError } from "./protocol/errors";
 import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
@@ -21,11 +22,6 @@ function errorResponse(error: GclError, headers: Record<string, string> = {}): R
     headers["Retry-After"] = error.retryAfterSeconds.toFixed(3);
   }
   return Response.json(error.toBody(), { status: error.status, headers });
-}
-
-/** Platform errors from a Durable Object that say "try again" (overloaded, reset, moved). */
-function isRetryableError(error: unknown): boolean {
-  return typeof error === "object" && error !== null && (error as { retryable?: unknown }).retryable === true;
 }
 
 /** What a path outside every route probably meant. */
@@ -69,17 +65,11 @@ export function createApp(): App {
   });
 
   app.onError((error) => {
-    if (error instanceof GclError) {
-      return errorResponse(error);
-    }
     if (error instanceof HTTPException && error.status < 500) {
       return errorResponse(new GclError("invalid_request", error.message || "invalid request"));
     }
-    if (isRetryableError(error)) {
-      return errorResponse(new GclError("unavailable", "a limit object is briefly unavailable; try again", { cause: error }));
-    }
-    console.error("unhandled error", error);
-    return errorResponse(new GclError("internal", "internal error"));
+    // The same meaning as over RPC: ours as it is, "try again" as unavailable, the rest a bug.
+    return errorResponse(asGclError(error));
   });
 
   return app;

@@ -13,6 +13,7 @@ import { createApp } from "../app";
 import * as limits from "../operations/limits";
 import * as slots from "../operations/slots";
 import { asGclError } from "../operations/failure";
+import { releaseAnyLeaseId, renewAnyLeaseId } from "../prefect/lease-ids";
 import { GclError } from "../protocol/errors";
 import type { GclRpc, RpcResult } from "../protocol/rpc";
 import {
@@ -75,14 +76,21 @@ export class GclEntrypoint extends WorkerEntrypoint<Env> implements GclRpc {
     return settle(() => slots.increment(this.env, parseBody(IncrementSchema, body, true), this.#wait()));
   }
 
+  /** As over HTTP: a lease id that is not ours, or is gone, answers `lease_not_found`. */
   renew(leaseId: unknown, body?: unknown): Promise<RpcResult<null>> {
-    return settle(() =>
-      done(slots.renew(this.env, stringArgument(leaseId, "lease_id"), parseBody(RenewSchema, body, false))),
-    );
+    return settle(() => {
+      const id = stringArgument(leaseId, "lease_id");
+      const renewal = parseBody(RenewSchema, body, false);
+      return done(renewAnyLeaseId(this.env, id, renewal.lease_duration, (native) => slots.renew(this.env, native, renewal)));
+    });
   }
 
+  /** As over HTTP: releasing a lease id that is not ours, or is gone, succeeds and does nothing. */
   release(leaseId: unknown): Promise<RpcResult<null>> {
-    return settle(() => done(slots.decrementWithLease(this.env, { lease_id: stringArgument(leaseId, "lease_id") })));
+    return settle(() => {
+      const id = stringArgument(leaseId, "lease_id");
+      return done(releaseAnyLeaseId(this.env, id, (native) => slots.decrementWithLease(this.env, { lease_id: native })));
+    });
   }
 
   decrement(body: unknown): Promise<RpcResult<MinimalLimit[]>> {

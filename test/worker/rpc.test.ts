@@ -64,7 +64,8 @@ describe("RPC: limits", () => {
     });
     expect(await bad.acquire?.(undefined)).toMatchObject({ ok: false, error: { code: "invalid_request" } });
     expect(await bad.getLimit?.(42)).toMatchObject({ ok: false, error: { code: "invalid_request", errors: [{ path: "id_or_name" }] } });
-    expect(await bad.renew?.("not-a-lease")).toMatchObject({ ok: false, error: { code: "invalid_request", errors: [{ path: "lease_id" }] } });
+    // A string that names no lease is not invalid: it is a lease that is gone (410, as over HTTP).
+    expect(await bad.renew?.("not-a-lease")).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
     expect(await bad.renew?.(null)).toMatchObject({ ok: false, error: { code: "invalid_request", errors: [{ path: "lease_id" }] } });
   });
 });
@@ -180,4 +181,16 @@ describe("RPC: slots", () => {
     expect(await rpc.getLimit(a)).toMatchObject({ value: { active_slots: 0 } });
     expect(await rpc.getLimit(b)).toMatchObject({ value: { active_slots: 0 } });
   });
+});
+
+describe("RPC: lease ids that name no lease", () => {
+  it.for(["not-a-lease-id", "0b9e1c7a-3f2d-4e5a-9b8c-7d6e5f4a3b2c"])(
+    "renews %s as lease_not_found and releases it as done, as HTTP does",
+    async (leaseId, { expect }) => {
+      expect(await rpc.renew(leaseId, { lease_duration: 30 })).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
+      expect(await rpc.release(leaseId)).toEqual({ ok: true, value: null });
+      expect((await api("POST", `/leases/${leaseId}/renew`, {})).status).toBe(410);
+      expect((await api("POST", "/decrement-with-lease", { lease_id: leaseId })).status).toBe(204);
+    },
+  );
 });
