@@ -7,7 +7,7 @@
 
 import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "../coordinator/acquire";
 import { workerCoordination } from "../coordinator/workers";
-import { decodeLeaseId } from "../core/lease-id";
+import { decodeLeaseId, ticketIdOf } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
 import { DETAIL, GclError } from "../protocol/errors";
 import type {
@@ -124,6 +124,15 @@ export async function decrement(env: Env, body: DecrementBody): Promise<MinimalL
 /** Releases a lease (also a no-op success when it is already gone). */
 export async function decrementWithLease(env: Env, body: { lease_id: string }): Promise<void> {
   await releaseLease(env, body.lease_id, leaseNames(body.lease_id));
+}
+
+/**
+ * Gives back exactly what lease `leaseId` took, as if it had never been granted (the bucket of a
+ * rate limit refunded): for a grant whose answer could not be completed.
+ */
+export async function withdrawLease(env: Env, leaseId: string): Promise<void> {
+  const ticket = ticketIdOf(leaseId);
+  await Promise.all((decodeLeaseId(leaseId) ?? []).map((name) => env.LIMITS.getByName(name).withdraw(ticket)));
 }
 
 /**

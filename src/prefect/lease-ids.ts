@@ -41,14 +41,14 @@ async function reach<T>(call: Promise<T>): Promise<T> {
 
 /**
  * The grant as the caller should see it: unchanged for everyone but Prefect's client, which gets
- * a UUID. If the directory cannot record it, the grant is given back (`release`) and the answer
- * is 503, so a failed answer never leaves a slot held.
+ * a UUID. If the directory cannot record it, the grant is undone (`undo`, a withdrawal) and the
+ * answer is 503, so a failed answer never leaves a slot held.
  */
 export async function grantForCaller(
   env: Env,
   headers: Headers,
   grant: LeaseGrant,
-  release: (leaseId: string) => Promise<void>,
+  undo: (leaseId: string) => Promise<void>,
 ): Promise<LeaseGrant> {
   if (!isPrefectClient(headers)) {
     return grant;
@@ -57,8 +57,8 @@ export async function grantForCaller(
   try {
     await shard(env, uuid).put(uuid, grant.lease_id, Date.parse(grant.expires_at));
   } catch (error) {
-    // If this release fails too, the lease still ends on its own at expires_at.
-    await release(grant.lease_id).catch(() => undefined);
+    // If this fails too, the lease still ends on its own at expires_at.
+    await undo(grant.lease_id).catch(() => undefined);
     throw new GclError("unavailable", "the lease directory is briefly unavailable; the slots were given back, try again", {
       cause: error,
     });

@@ -11,6 +11,7 @@ import {
   increment,
   incrementWithLease,
   renew,
+  withdrawLease,
   type WaitContext,
 } from "../operations/slots";
 import {
@@ -63,8 +64,9 @@ export function slotRoutes(app: App): void {
     async (c, body) => {
       const grant = await incrementWithLease(c.env, body, waitContext(c));
       // Prefect's client gets a UUID lease id it can parse (src/prefect/lease-ids.ts).
-      const release = (leaseId: string) => decrementWithLease(c.env, { lease_id: leaseId });
-      return c.json(await grantForCaller(c.env, c.req.raw.headers, grant, release));
+      // If its answer cannot be completed, the grant is undone exactly (withdrawn, not released).
+      const undo = (leaseId: string) => withdrawLease(c.env, leaseId);
+      return c.json(await grantForCaller(c.env, c.req.raw.headers, grant, undo));
     },
   );
 

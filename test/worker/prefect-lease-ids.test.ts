@@ -143,6 +143,17 @@ describe("exactness when the directory fails", () => {
     expect((await prefectLease(names)).status).toBe(200);
   });
 
+  it("undoes the grant exactly on a rate limit too: the bucket is refunded, not left to leak", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1, { slot_decay_per_second: 0.001 });
+    const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
+    const response = await callWith(failing, "POST", "/increment-with-lease", { names: [name], slots: 1, lease_duration: 300.0 }, PREFECT);
+    expect(response.status).toBe(503);
+    // A release would leave the slot in the bucket for 1,000 s; a withdrawal takes it back.
+    expect(await activeSlots(name)).toBe(0);
+    expect((await prefectLease([name])).status).toBe(200);
+  });
+
   it("answers 503, not 500, when renew or release cannot reach the directory", async ({ expect }) => {
     const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
     const uuid = crypto.randomUUID();
