@@ -364,8 +364,9 @@ export class LimitEngine {
         attachment?.resolve(decision);
         continue;
       }
-      const graceUntil = state.tickets.get(waiter.id)?.line?.graceUntil ?? now + GRACE_MS;
-      const joinedAt = state.tickets.get(waiter.id)?.acquiredAt ?? now;
+      const waiting = state.tickets.get(waiter.id);
+      const graceUntil = waiting?.line?.graceUntil ?? now + GRACE_MS;
+      const joinedAt = waiting?.acquiredAt ?? now;
       dequeue(state, waiter.id);
       const granted = grantFromLine(state, waiter.id, attachment ? null : graceUntil, now);
       if (granted) {

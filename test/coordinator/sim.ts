@@ -4,6 +4,7 @@
 // delivered, after it took effect with its answer lost, or while it is still on its way to land later. Used by simulation.test.ts.
 
 import type { Coordination, LimitPort } from "../../src/coordinator/acquire";
+import { heldSlots } from "../../src/core/decay";
 import { LimitEngine } from "../../src/core/engine";
 import { createState } from "../../src/core/state";
 import { expire } from "../../src/core/tickets";
@@ -119,12 +120,8 @@ export class SimLimit {
 
   /** Held slots now, after what is due has expired (the pure read needs that first). */
   held(): number {
-    const state = this.engine.state;
-    expire(state, this.sim.now);
-    const decay = state.config?.slotDecayPerSecond ?? 0;
-    const bucket =
-      decay > 0 ? Math.max(0, state.rateSlots - (decay * Math.max(0, this.sim.now - state.rateSlotsAt)) / 1000) : state.rateSlots;
-    return state.leasedSlots + state.anonymousSlots + bucket;
+    expire(this.engine.state, this.sim.now);
+    return heldSlots(this.engine.state, this.sim.now);
   }
 }
 
