@@ -157,24 +157,11 @@ class Run {
     const leaseId = encodeLeaseId(this.#ticket, [name]);
     this.#touched.add(name);
     const outcome = await this.#port(name).acquire(this.#call(this.#request.kind === "lease" ? leaseId : null));
-    switch (outcome.status) {
-      case "granted":
-        // The request may have come back to a ticket it had (its place in line, or an offer).
-        this.#ticket = outcome.ticket;
-        return {
-          status: "granted",
-          limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
-          missing: [],
-          leaseId: outcome.leaseId ?? encodeLeaseId(outcome.ticket, [name]),
-          expiresAt: outcome.expiresAt ?? this.#co.now() + this.#request.leaseMs,
-        };
-      case "missing":
-        return this.#grantedNothing([name]);
-      case "reserved":
-        throw new Error("acquire grants; only reserve answers with a reservation");
-      default:
-        return refusal(outcome, [name]);
+    if (outcome.status === "granted") {
+      // The request may have come back to a ticket it had (its place in line, or an offer).
+      this.#ticket = outcome.ticket;
     }
+    return oneNameResult(outcome, name, this.#ticket, this.#request.leaseMs, this.#co.now());
   }
 
   async many(): Promise<SlotResult> {
@@ -265,15 +252,8 @@ class Run {
     };
   }
 
-  /** A request whose names all matched nothing: an empty lease, as Prefect answers it. */
   #grantedNothing(missing: string[]): SlotResult {
-    return {
-      status: "granted",
-      limits: [],
-      missing,
-      leaseId: encodeLeaseId(this.#ticket, []),
-      expiresAt: this.#co.now() + this.#request.leaseMs,
-    };
+    return grantedNothing(missing, this.#ticket, this.#co.now() + this.#request.leaseMs);
   }
 
   /**
@@ -322,6 +302,40 @@ class Run {
       left = await this.#withdraw(left);
     }
   }
+}
+
+/**
+ * What one limit object's answer to a single-name request of ticket `ticket` means for the
+ * request (also for a request that waited over a socket).
+ */
+export function oneNameResult(
+  outcome: AcquireOutcome,
+  name: string,
+  ticket: string,
+  leaseMs: number,
+  now: number,
+): SlotResult {
+  switch (outcome.status) {
+    case "granted":
+      return {
+        status: "granted",
+        limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
+        missing: [],
+        leaseId: outcome.leaseId ?? encodeLeaseId(outcome.ticket, [name]),
+        expiresAt: outcome.expiresAt ?? now + leaseMs,
+      };
+    case "missing":
+      return grantedNothing([name], ticket, now + leaseMs);
+    case "reserved":
+      throw new Error("acquire grants; only reserve answers with a reservation");
+    default:
+      return refusal(outcome, [name]);
+  }
+}
+
+/** A request whose names all matched nothing: an empty lease, as Prefect answers it. */
+function grantedNothing(missing: string[], ticket: string, expiresAt: number): SlotResult {
+  return { status: "granted", limits: [], missing, leaseId: encodeLeaseId(ticket, []), expiresAt };
 }
 
 function refusal(outcome: Refusal | { status: "missing" }, names: string[]): SlotResult {

@@ -29,7 +29,7 @@ export interface WaitContext {
 }
 
 /** Turns a refusal into the error the caller gets. */
-function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
+export function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
   switch (result.status) {
     case "locked":
       return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
@@ -50,7 +50,7 @@ function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
 }
 
 /** The acquisition an increment body asks for: slots under a lease, or without one. */
-function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): SlotRequest {
+export function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): SlotRequest {
   return {
     names: body.names,
     slots: body.slots,
@@ -104,7 +104,11 @@ export async function incrementWithLease(
   body: IncrementWithLeaseBody,
   context: WaitContext = {},
 ): Promise<LeaseGrant> {
-  const result = await acquire(env, slotRequest(body, "lease"), context);
+  return leaseGrant(await acquire(env, slotRequest(body, "lease"), context));
+}
+
+/** A lease grant as the API answers it. */
+export function leaseGrant(result: Extract<SlotResult, { status: "granted" }>): LeaseGrant {
   return {
     lease_id: result.leaseId,
     limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),

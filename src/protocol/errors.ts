@@ -22,6 +22,7 @@ export const STATUS_BY_CODE = {
   request_id_in_use: 409,
   lease_not_found: 410,
   payload_too_large: 413,
+  upgrade_required: 426,
   locked: 423,
   queue_full: 423,
   auth_not_configured: 503,
