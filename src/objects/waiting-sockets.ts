@@ -162,12 +162,9 @@ export class WaitingSockets implements SocketWaits {
     this.#unbind(socket, ticket);
     if (outcome?.status !== "granted") {
       // Not confirmed in time: the offer went back, and the request with it.
-      return this.#refuse(
-        socket,
-        new GclError("locked", "the offer was not confirmed in time and went to the next in line; ask again with a new request_id", {
-          retryAfterSeconds: 0,
-        }),
-      );
+      const detail = "the offer was not confirmed in time and went to the next in line; ask again with a new request_id";
+      this.#refuse(socket, new GclError("locked", detail, { retryAfterSeconds: 0 }));
+      return;
     }
     send(socket, { type: "confirmed", grant: this.#grantBody(state, outcome, ticket) });
     socket.close(1000, "granted");
