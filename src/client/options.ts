@@ -106,6 +106,13 @@ export interface ClientOptions {
    * @default 30
    */
   readonly requestTimeoutSeconds?: number;
+  /**
+   * Whether a single-name wait waits over the limit's WebSocket (pushed, hibernating, no polling)
+   * where the runtime has one: Workers (through `fetch`), and Node ≥ 22, Deno, Bun and browsers
+   * (their `WebSocket`, when `fetch` is the global one). Falls back to long-polls otherwise.
+   * @default true
+   */
+  readonly sockets?: boolean;
 }
 
 export const DEFAULT_RETRY_OPTIONS = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 } as const;
@@ -124,6 +131,10 @@ export interface ResolvedClientOptions {
   readonly logger: Logger;
   readonly retry: Required<RetryOptions>;
   readonly requestTimeoutMs: number;
+  /** Whether waits may use WebSockets. */
+  readonly sockets: boolean;
+  /** Whether `fetch` is the caller's own (then a socket is opened through it, or not at all). */
+  readonly ownFetch: boolean;
 }
 
 /**
@@ -155,6 +166,9 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   }
   const requestTimeoutSeconds = options.requestTimeoutSeconds ?? DEFAULT_CLIENT_OPTIONS.requestTimeoutSeconds;
   expectNumber(requestTimeoutSeconds, "requestTimeoutSeconds", { min: 0, exclusiveMin: true });
+  if (options.sockets !== undefined && typeof options.sockets !== "boolean") {
+    throw new TypeError(`Expected \`sockets\` to be a boolean, got ${got(options.sockets)}`);
+  }
   // Read `fetch` at call time: tests and polyfills may replace the global after the client is made.
   const fetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return {
@@ -165,6 +179,8 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     logger,
     retry: resolveRetryOptions(options.retry),
     requestTimeoutMs: requestTimeoutSeconds * 1000,
+    sockets: options.sockets ?? true,
+    ownFetch: options.fetch !== undefined,
   };
 }
 

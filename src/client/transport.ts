@@ -67,6 +67,19 @@ export abstract class Transport {
   abstract once(method: string, path: string, options?: RequestOptions): Promise<HttpAnswer>;
 
   /**
+   * Opens the waiting socket of limit `name` (`GET …/{name}/wait`), open and ready to send; null
+   * where this transport or runtime has none (RPC, or no WebSocket) or the server refused it.
+   */
+  async openSocket(_name: string): Promise<WebSocket | null> {
+    return null;
+  }
+
+  /** Whether `openSocket` may open one here (sockets allowed, and a way to open them). */
+  mayOpenSockets(): boolean {
+    return false;
+  }
+
+  /**
    * Sends a request, retrying passing failures up to `retry.maxAttempts` times. Resolves with the
    * last answer, whatever its status.
    * @throws the caller's `signal.reason` when it aborts; UnreachableError when no attempt got an answer.

@@ -237,3 +237,37 @@ describe("waiting over a WebSocket", () => {
     expect(socketToken("edge-gcl.v1, edge-gcl.auth.!!")).toBeUndefined();
   });
 });
+
+describe("the client over a socket", () => {
+  it("waits over the limit's socket by default, and leaves the line at once when it times out", async ({ expect }) => {
+    const { testClient } = await import("../helpers/client");
+    const { gcl, sent } = testClient();
+    const name = uniqueName();
+    await createLimit(name, 1);
+    await takeLease([name]);
+    await expect(gcl.acquire(name, { timeoutSeconds: 0.3 })).rejects.toMatchObject({ name: "AcquireTimeoutError" });
+    expect(sent.map((request) => request.path)).toEqual(["/increment-with-lease", `/${name}/wait`]);
+    await eventually(async () => (await waitingOn(name)) === 0);
+  });
+
+  it("serves waiting clients in arrival order, each holding its grant until it releases", async ({ expect }) => {
+    const { testClient } = await import("../helpers/client");
+    const { gcl } = testClient();
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const holder = await takeLease([name]);
+    const order: number[] = [];
+    const runs = [0, 1, 2].map(async (index) => {
+      await eventually(async () => (await waitingOn(name)) === index);
+      return gcl.concurrency(name, async () => {
+        order.push(index);
+        expect(await activeSlots(name)).toBe(1);
+      });
+    });
+    await eventually(async () => (await waitingOn(name)) === 3);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    await Promise.all(runs);
+    expect(order).toEqual([0, 1, 2]);
+    expect(await activeSlots(name)).toBe(0);
+  });
+});
