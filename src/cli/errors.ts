@@ -118,6 +118,11 @@ function forCode(code: ErrorCode, detail: string, subject: Subject, error: Error
             hint: "Try again in a moment.",
             cause: error,
           });
+    case "overloaded":
+      return new CliError(`The limit object of ${quoteNames(subject.names)} at ${subject.url} is overloaded: ${detail}.`, {
+        hint: "Try again in a few seconds; spread a hot limit's callers over time (or over more limits).",
+        cause: error,
+      });
     case "route_not_found":
     case "method_not_allowed":
       return new CliError(`${subject.url} does not look like an edge-gcl Worker: ${detail}.`, {

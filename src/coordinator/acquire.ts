@@ -15,6 +15,7 @@ import { UNDO_MARGIN_MS } from "../core/tickets";
 import { encodeLeaseId } from "../core/lease-id";
 import type { Holder, TicketKind } from "../core/state";
 import { GclError } from "../protocol/errors";
+import { isOverloadedError, overloadedError } from "./failures";
 import type { AcquireMode, MinimalLimit } from "../protocol/types";
 
 /** What the coordinator asks of one limit object. */
@@ -80,7 +81,8 @@ const RULE_ORDER = ["request_id_in_use", "slots_exceed_limit", "rate_limit_witho
 
 /**
  * Takes the slots `request` asks for. Resolves with the grant or the refusal.
- * @throws GclError `unavailable` when a limit object could not be reached; nothing is then held.
+ * @throws GclError `unavailable` when a limit object could not be reached (`overloaded` when it
+ * said it has too many requests); nothing is then held.
  */
 export async function acquireSlots(co: Coordination, request: SlotRequest, signal?: AbortSignal): Promise<SlotResult> {
   const names = normalizeNames(request.names);
@@ -99,6 +101,9 @@ export async function acquireSlots(co: Coordination, request: SlotRequest, signa
     // Whether the failed call took effect is unknown: undo the request everywhere it went (a
     // single-name request that can come back keeps its place in line, which holds nothing).
     await (names.length === 1 ? run.leaveAll() : run.withdrawAll());
+    if (isOverloadedError(error)) {
+      throw overloadedError(error);
+    }
     throw new GclError("unavailable", "a limit object is briefly unavailable; nothing was taken, try again", {
       cause: error,
     });

@@ -30,6 +30,11 @@ export const MAX_SLOTS = 1_000_000_000;
 export const MIN_SLOT_DECAY_PER_SECOND = 0.000_001;
 /** The longest `Retry-After` the API advises: come back within the hour and ask again. */
 export const MAX_RETRY_AFTER_SECONDS = 3_600;
+/**
+ * The `Retry-After` of an `overloaded` answer: an object that asked for less load is given at
+ * least this long (clients add jitter and double it on every retry).
+ */
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 /** Most requests that may wait in one limit's line at once. */
 export const MAX_WAITERS = 10_000;
 /** A client-chosen `request_id`: letters, digits, `-` and `_` (it becomes part of lease ids). */

@@ -658,7 +658,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -750,7 +750,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -832,7 +832,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -907,7 +907,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -982,7 +982,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1077,7 +1077,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1152,7 +1152,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1244,7 +1244,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1329,7 +1329,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1401,7 +1401,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1494,7 +1494,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1557,7 +1557,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1629,7 +1629,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
