@@ -7,7 +7,8 @@
 
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type HttpAnswer, refusalOf, toGclError, type Transport, unreachable, UnreachableError } from "./http";
+import { type HttpAnswer, refusalOf, toGclError, type Transport } from "./http";
+import { type Refusal, request } from "./request";
 import { got } from "./validate";
 import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
@@ -51,24 +52,11 @@ export interface LimitsApi {
   metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
-/** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
-type Refusal = (answer: HttpAnswer) => GclError | undefined;
-
 type CallOptions = AdminCallOptions & { fromRoot?: boolean };
 
 export function createLimitsApi(http: Transport): LimitsApi {
-  async function call(method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
-    let answer: HttpAnswer;
-    try {
-      answer = await http.send(method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false });
-    } catch (error) {
-      throw error instanceof UnreachableError ? unreachable(error) : error;
-    }
-    if (answer.status < 200 || answer.status >= 300) {
-      throw refusal?.(answer) ?? toGclError(answer);
-    }
-    return answer;
-  }
+  const call = (method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> =>
+    request(http, method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false }, refusal);
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
   async function read<T>(method: string, path: string, body: unknown, options?: CallOptions, refusal?: Refusal): Promise<T> {
