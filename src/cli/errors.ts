@@ -12,6 +12,7 @@ import {
   GclError,
   UnreachableError,
 } from "../client/index";
+import { DEFAULT_URL } from "../protocol/constants";
 
 /** Exit codes. `gcl run` adds its command's own (and 126, 127, 128 + signal), see docs/cli.md. */
 export const EXIT = {
@@ -74,7 +75,7 @@ function isUnreachable(error: Error): boolean {
 function unreachable(error: Error, subject: Subject): CliError {
   const cause = error.cause instanceof UnreachableError ? error.cause : error;
   return new CliError(`Could not reach the edge-gcl Worker at ${subject.url} (${cause.message}).`, {
-    hint: "Is it running (`npm run dev` serves http://127.0.0.1:8787)? Point gcl at it with --url or GCL_URL.",
+    hint: `Is it running (\`npm run dev\` serves ${DEFAULT_URL})? Point gcl at it with --url or GCL_URL.`,
     cause: error,
   });
 }

@@ -22,7 +22,7 @@ import {
 } from "./options";
 import { RpcTransport } from "./rpc";
 import { HeldSlots, isLeaseGrant, type Slots } from "./slots";
-import { got } from "./validate";
+import { got } from "../protocol/arguments";
 import { waitForSlots } from "./waiting";
 
 /** What `rateLimit()` resolves with. */

@@ -4,6 +4,7 @@
  * decoding of `{detail, code}` error answers live in `./transport`, shared with RPC.
  */
 
+import { API_PREFIX } from "../protocol/constants";
 import {
   type HttpAnswer,
   type RequestOptions,
@@ -21,8 +22,6 @@ export {
   unreachable,
   UnreachableError,
 } from "./transport";
-
-const API_PREFIX = "/api/v2/concurrency_limits";
 
 export class HttpTransport extends Transport {
   /**

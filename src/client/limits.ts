@@ -9,7 +9,7 @@ import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
 import { type HttpAnswer, refusalOf, toGclError, type Transport } from "./http";
 import { type Refusal, request } from "./request";
-import { got } from "./validate";
+import { got } from "../protocol/arguments";
 import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
 /** Per-call options of the administration calls. */

@@ -1,7 +1,13 @@
 /**
- * Numeric bounds and defaults of the wire contract, shared by the Worker's validation, the core,
- * the client's up-front option checks and the CLI. Runtime-neutral: imports nothing.
+ * Numeric bounds, defaults and fixed strings of the wire contract, shared by the Worker's
+ * validation and routes, the core, the client's up-front option checks and the CLI.
+ * Runtime-neutral: imports nothing.
  */
+
+/** Where every API route lives (Prefect's path for global concurrency limits). */
+export const API_PREFIX = "/api/v2/concurrency_limits";
+/** The Worker's base URL when none is given: where `npm run dev` serves. */
+export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /** Default lease duration when a request gives none. */
 export const DEFAULT_LEASE_SECONDS = 60;

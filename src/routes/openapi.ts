@@ -7,7 +7,8 @@
 
 import type { JsonSchema, Schema } from "../protocol/validation";
 import { ErrorSchema } from "../protocol/schemas";
-import { type AnyRouteSpec, API_PREFIX } from "./define";
+import { API_PREFIX } from "../protocol/constants";
+import type { AnyRouteSpec } from "./define";
 
 const STATUS_TEXT: Record<number, string> = {
   401: "Missing or invalid bearer token",
