@@ -13,10 +13,10 @@
 import type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, Refusal } from "../core/outcomes";
 import { UNDO_MARGIN_MS } from "../core/tickets";
 import { encodeLeaseId } from "../core/lease-id";
-import type { Holder, TicketKind } from "../core/state";
-import { GclError } from "../protocol/errors";
+import type { TicketKind } from "../core/state";
+import { GclError, RULE_CODES } from "../protocol/errors";
 import { isOverloadedError, overloadedError } from "./failures";
-import type { AcquireMode, MinimalLimit } from "../protocol/types";
+import type { AcquireMode, LeaseHolder, MinimalLimit } from "../protocol/types";
 
 /** What the coordinator asks of one limit object. */
 export interface LimitPort {
@@ -45,7 +45,7 @@ export interface SlotRequest {
   mode: AcquireMode;
   kind: TicketKind;
   leaseMs: number;
-  holder: Holder | null;
+  holder: LeaseHolder | null;
   /** The client's id for this request (`request_id`), so `/cancel` can withdraw it. */
   requestId: string | null;
   /** How long to wait in line, in milliseconds; 0 answers at once. */
@@ -75,9 +75,6 @@ export type SlotResult =
 export function normalizeNames(names: readonly string[]): string[] {
   return [...new Set(names)].sort();
 }
-
-/** Rules in the order Prefect checks them; a request id in use is reported before either. */
-const RULE_ORDER = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const;
 
 /**
  * Takes the slots `request` asks for. Resolves with the grant or the refusal.
@@ -186,7 +183,8 @@ class Run {
     // Checked everywhere first: a request invalid on any name must not wait on the others.
     const call = this.#call(null);
     const checks = await Promise.all(this.#names.map((name) => this.#port(name).check(call)));
-    for (const code of RULE_ORDER) {
+    // In RULE_CODES' order: a request id in use first, then Prefect's.
+    for (const code of RULE_CODES) {
       const breaking = this.#names.filter((_, index) => {
         const check = checks[index];
         return check?.status === "invalid" && check.code === code;

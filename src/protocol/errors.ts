@@ -32,6 +32,16 @@ export const STATUS_BY_CODE = {
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
 
+/**
+ * The rules a request can break whatever a limit's occupancy, in the order they are reported (a
+ * request id in use first, then Prefect's order). The engine, the coordinator and the operations
+ * speak of refusals in these codes.
+ */
+export const RULE_CODES = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const satisfies readonly ErrorCode[];
+
+/** A rule a request broke: one of `RULE_CODES`. */
+export type RuleCode = (typeof RULE_CODES)[number];
+
 /** Prefect's `detail` texts, kept word for word where Prefect has one. */
 export const DETAIL = {
   notFound: "Concurrency Limit not found",
