@@ -39,7 +39,11 @@ export interface Coordination {
   sleep(ms: number): Promise<void>;
 }
 
-export interface SlotRequest {
+/**
+ * One request to take slots on every limit in `names`, all or nothing, as the Worker serves it
+ * (the client's own `SlotRequest` is the HTTP body it sends).
+ */
+export interface AcquireRequest {
   names: readonly string[];
   slots: number;
   mode: AcquireMode;
@@ -81,7 +85,7 @@ export function normalizeNames(names: readonly string[]): string[] {
  * @throws GclError `unavailable` when a limit object could not be reached (`overloaded` when it
  * said it has too many requests); nothing is then held.
  */
-export async function acquireSlots(co: Coordination, request: SlotRequest, signal?: AbortSignal): Promise<SlotResult> {
+export async function acquireSlots(co: Coordination, request: AcquireRequest, signal?: AbortSignal): Promise<SlotResult> {
   const names = normalizeNames(request.names);
   const run = new Run(co, request, names, signal);
   const onAbort = () => co.defer(run.leaveAll());
@@ -112,7 +116,7 @@ export async function acquireSlots(co: Coordination, request: SlotRequest, signa
 /** One request's pass through the limit objects. */
 class Run {
   readonly #co: Coordination;
-  readonly #request: SlotRequest;
+  readonly #request: AcquireRequest;
   readonly #names: string[];
   #ticket: string;
   readonly #ports = new Map<string, LimitPort>();
@@ -121,7 +125,7 @@ class Run {
   readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(co: Coordination, request: SlotRequest, names: string[], signal: AbortSignal | undefined) {
+  constructor(co: Coordination, request: AcquireRequest, names: string[], signal: AbortSignal | undefined) {
     this.#co = co;
     this.#signal = signal;
     this.#request = request;

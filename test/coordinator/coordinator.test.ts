@@ -4,7 +4,7 @@
 // that throws; the engines underneath are real.
 
 import { describe, it } from "vitest";
-import { acquireSlots, type Coordination, type LimitPort, type SlotRequest } from "../../src/coordinator/acquire";
+import { acquireSlots, type Coordination, type LimitPort, type AcquireRequest } from "../../src/coordinator/acquire";
 import { GclError } from "../../src/protocol/errors";
 import { Scheduler, SimLimit } from "./sim";
 
@@ -60,7 +60,7 @@ async function world(failing: (method: Method, name: string, call: number) => "b
   return { co, held, deferred, counts };
 }
 
-function request(names: string[], kind: "lease" | "increment"): SlotRequest {
+function request(names: string[], kind: "lease" | "increment"): AcquireRequest {
   return { names, slots: 1, mode: "concurrency", kind, leaseMs: 60_000, holder: null, requestId: "r1", waitMs: 0 };
 }
 
