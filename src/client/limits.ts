@@ -5,6 +5,7 @@
  * unreachable service is code `unavailable`.
  */
 
+import { MAX_PAGE_SIZE } from "../protocol/constants";
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
 import { type HttpAnswer, refusalOf, toGclError, type Transport } from "./http";
@@ -120,6 +121,24 @@ export function createLimitsApi(http: Transport): LimitsApi {
     metrics: async (options = {}) =>
       read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, { ...options, fromRoot: true }),
   };
+}
+
+/**
+ * Every limit, in the server's order (by name): pages through `list` until a page comes back
+ * short. A limit created or deleted between two pages shifts the rest, so each name is kept once
+ * (its latest record). For the CLI's `ls` and the dashboard.
+ */
+export async function listAllLimits(limits: Pick<LimitsApi, "list">, options?: AdminCallOptions): Promise<LimitRecord[]> {
+  const byName = new Map<string, LimitRecord>();
+  for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+    const page = await limits.list({ limit: MAX_PAGE_SIZE, offset }, options);
+    for (const record of page) {
+      byName.set(record.name, record);
+    }
+    if (page.length < MAX_PAGE_SIZE) {
+      return [...byName.values()];
+    }
+  }
 }
 
 /** How many create-then-read rounds `ensure` makes while another caller deletes the limit. */

@@ -1,7 +1,8 @@
-// Issue 12 item 5: a call that throws mid-way — a limit object overloaded or reset during a
-// deploy — leaves nothing held: the coordinator withdraws the request everywhere it went and
-// answers `unavailable` (503), never a 500 with a partial holding. Each case names the call
-// that throws; the engines underneath are real.
+// Issue 12 item 5: a call that throws mid-way — a limit object reset during a deploy, or an
+// answer lost — leaves nothing held: the coordinator withdraws the request everywhere it went
+// and answers `unavailable` (503), never a 500 with a partial holding (an overloaded object is
+// `overloaded`: test/coordinator/overload.test.ts). Each case names the call that throws; the
+// engines underneath are real.
 
 import { describe, it } from "vitest";
 import { acquireSlots, type Coordination, type LimitPort, type AcquireRequest } from "../../src/coordinator/acquire";
