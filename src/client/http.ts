@@ -4,6 +4,7 @@
  * decoding of `{detail, code}` error answers live in `./transport`, shared with RPC.
  */
 
+import { API_PREFIX } from "../protocol/constants";
 import { socketProtocols, waitPath } from "../protocol/socket";
 import {
   type HttpAnswer,
@@ -22,8 +23,6 @@ export {
   unreachable,
   UnreachableError,
 } from "./transport";
-
-const API_PREFIX = "/api/v2/concurrency_limits";
 
 /** What a Workers `fetch` answers to an upgrade: the socket, to accept. */
 type UpgradeResponse = { status: number; webSocket?: (WebSocket & { accept(): void }) | null };

@@ -6,16 +6,18 @@
 
 import {
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_URL,
   MAX_LEASE_SECONDS,
   MAX_HOLDER_TYPE_LENGTH,
   MAX_NAME_LENGTH,
   MAX_NAMES,
   MAX_SLOTS,
   MIN_LEASE_SECONDS,
-  NAME_PATTERN,
 } from "../protocol/constants";
+import { isLimitName, NAME_RULE } from "../protocol/names";
 import type { LeaseHolder } from "../protocol/types";
-import { expectInteger, expectNumber, expectObject, got, isAbortSignal, isHolder, isHttpUrl } from "./validate";
+import { got, isAbortSignal } from "../protocol/arguments";
+import { expectInteger, expectNumber, expectObject, isHolder, isHttpUrl } from "./validate";
 
 // ── Client ──
 
@@ -118,7 +120,7 @@ export interface ClientOptions {
 export const DEFAULT_RETRY_OPTIONS = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 } as const;
 
 export const DEFAULT_CLIENT_OPTIONS = {
-  url: "http://127.0.0.1:8787",
+  url: DEFAULT_URL,
   requestTimeoutSeconds: 30,
 } as const;
 
@@ -346,10 +348,8 @@ export function resolveAcquireOptions(options: AcquireOptions = {}): ResolvedAcq
 export function resolveNames(names: Names): string[] {
   const list: readonly unknown[] = typeof names === "string" ? [names] : Array.isArray(names) ? names : [names];
   for (const name of list) {
-    if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
-      throw new TypeError(
-        `Expected \`names\` to be limit names (1-${MAX_NAME_LENGTH} characters, none of / % & > <), got ${got(name)}`,
-      );
+    if (!isLimitName(name)) {
+      throw new TypeError(`Expected \`names\` to be limit names (${NAME_RULE}), got ${got(name)}`);
     }
   }
   const unique = [...new Set(list as readonly string[])].sort();

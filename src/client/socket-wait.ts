@@ -72,7 +72,7 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
       if (Date.now() - lostSince >= RIDE_OUT_MS) {
         throw new ConcurrencySlotAcquisitionError(
           `Unable to acquire concurrency slots on ${formatNames(names)}: the service could not be reached for ${RIDE_OUT_MS / 1000} s`,
-          { names },
+          { names, reason: "unreachable" },
         );
       }
       await sleep(Math.min(fullJitterMs(attempt, REOPEN_BACKOFF) + 250, Math.max(0, wait.deadline - Date.now())), wait.signal);
@@ -101,7 +101,7 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
     }
     throw new ConcurrencySlotAcquisitionError(
       `Unable to acquire concurrency slots on ${formatNames(names)}: ${refusal.status} ${refusal.code ?? "error"}: ${refusal.detail}`,
-      { names, refusal },
+      { names, refusal, reason: "refused" },
     );
   }
 }

@@ -7,7 +7,7 @@
  */
 
 import { type ErrorCode, type FieldError, GclError, isErrorCode, STATUS_BY_CODE } from "../protocol/errors";
-import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
+import { fullJitterMs, parseRetryAfterMs, retryDelayMs, sleep } from "./backoff";
 import type { ServerRefusal } from "./errors";
 import type { FetchResponse, ResolvedClientOptions } from "./options";
 
@@ -94,8 +94,11 @@ export abstract class Transport {
         if (!isTransient(answer) || attempt >= retry.maxAttempts) {
           return answer;
         }
-        // A 429 or 503 may say when to come back; otherwise back off at random.
-        delayMs = parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, retry);
+        // A 429 or 503 may say when to come back; an overloaded object is never retried at once.
+        delayMs = retryDelayMs(attempt, retry, {
+          retryAfterMs: parseRetryAfterMs(answer.headers.get("retry-after")),
+          overloaded: errorCodeOf(answer) === "overloaded",
+        });
         if (await outlives(delayMs, deadline, options.signal)) {
           return answer;
         }

@@ -120,7 +120,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       }
       throw new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: ${error.message}`,
-        { names, cause: error },
+        { reason: "unreachable", names, cause: error },
       );
     }
     unreachableSince = undefined;
@@ -159,7 +159,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       await giveUp();
       const error = new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: ${refusal.status} ${refusal.code ?? "error"}: ${refusal.detail}`,
-        { names, refusal },
+        { reason: "refused", names, refusal },
       );
       // Still failing when time ran out: that is a timeout, caused by the failure.
       throw isTransient(answer) && Date.now() >= deadline ? timedOut(error) : error;
@@ -168,7 +168,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       await giveUp();
       throw new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: still locked after ${attempt} attempt(s) (maxRetries: ${maxRetries})`,
-        { names, refusal },
+        { reason: "max_retries", names, refusal },
       );
     }
     const now = Date.now();

@@ -9,7 +9,7 @@
 import { oneNameResult } from "../coordinator/acquire";
 import type { AcquireCall, AcquireOutcome, LimitEngine, SocketArrival, SocketWaits } from "../core/engine";
 import { encodeLeaseId } from "../core/lease-id";
-import { leaseGrant, refusal, slotRequest } from "../operations/slots";
+import { leaseGrant, refusal, acquireRequest } from "../operations/slots";
 import { GclError } from "../protocol/errors";
 import { IncrementSchema, IncrementWithLeaseSchema } from "../protocol/schemas";
 import { type ServerMessage, SOCKET_PROTOCOL, type SocketGrant } from "../protocol/socket";
@@ -110,14 +110,14 @@ export class WaitingSockets implements SocketWaits {
     if (kind !== "lease" && kind !== "increment") {
       return this.#refuse(socket, new GclError("invalid_request", 'kind: expected "lease" or "increment"'));
     }
-    let request: ReturnType<typeof slotRequest>;
+    let request: ReturnType<typeof acquireRequest>;
     try {
       const raw = message.request;
       if (raw !== null && typeof raw === "object" && ("names" in raw || "wait_seconds" in raw)) {
         throw new GclError("invalid_request", "request: names and wait_seconds come from the socket (its URL; it waits until it cancels)");
       }
       const body = { ...(raw as object), names: [state.name] };
-      request = slotRequest(parseBody(kind === "lease" ? IncrementWithLeaseSchema : IncrementSchema, body, true), kind);
+      request = acquireRequest(parseBody(kind === "lease" ? IncrementWithLeaseSchema : IncrementSchema, body, true), kind);
     } catch (error) {
       return this.#refuse(socket, error instanceof GclError ? error : new GclError("invalid_request", String(error)));
     }

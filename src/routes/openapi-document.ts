@@ -658,7 +658,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -750,7 +750,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -897,7 +897,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -972,7 +972,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1047,7 +1047,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1142,7 +1142,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1217,7 +1217,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1309,7 +1309,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1394,7 +1394,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1466,7 +1466,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1559,7 +1559,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1622,7 +1622,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1694,7 +1694,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
