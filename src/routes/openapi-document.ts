@@ -815,7 +815,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
