@@ -53,10 +53,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
   const timedOut = (cause?: unknown): AcquireTimeoutError =>
     // `timeoutSeconds` is set whenever the deadline is finite.
     new AcquireTimeoutError({ names, timeoutSeconds: timeoutSeconds ?? 0, cause });
-  // One name: one request id for the whole wait, so every poll and every retry after a network
-  // error comes back to the same place in line (DESIGN §7.2). Several names: a fresh id per try
-  // (a refused multi-name request is withdrawn whole), and tries that got no answer are withdrawn.
-  const keepsPlace = names.length === 1;
+  // One request id for the whole wait, so every poll and every retry after a network error comes
+  // back to the same place in line (DESIGN §7.2), and a multi-name request to its reservations.
   let placeId = crypto.randomUUID();
   // One name, waiting as long as it takes: the first try answers at once (one round trip when
   // there is room); if it must wait, it keeps its place and waits on over the limit's socket.
@@ -78,14 +76,14 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
 
   /** The `wait_seconds` of this attempt: a first try before a socket only takes its place. */
   const nextWait = (): number => (bySocket ? Math.min(FIRST_TRY_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries));
+  /** Whether an outage is ridden out: always for one name, once answered for several. */
+  let placed = names.length === 1;
   /** Since when every try failed to reach the service (undefined while it answers). */
   let unreachableSince: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
     signal?.throwIfAborted();
     let waitSeconds = nextWait();
     let sentAt = Date.now();
-    /** The request ids of this attempt's tries; a try that got no answer may still be in line. */
-    const tries: string[] = [];
     let answer: HttpAnswer;
     try {
       answer = await http.send("POST", request.path, {
@@ -93,9 +91,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
         body: () => {
           waitSeconds = nextWait();
           sentAt = Date.now();
-          const requestId = keepsPlace ? placeId : crypto.randomUUID();
-          tries.push(requestId);
-          return request.body(waitSeconds, requestId);
+          return request.body(waitSeconds, placeId);
         },
         signal,
         extraTimeoutMs: waitSeconds * 1000,
@@ -104,14 +100,15 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
     } catch (error) {
       const now = Date.now();
       unreachableSince ??= now;
-      if (keepsPlace && error instanceof UnreachableError && now < deadline && now - unreachableSince < RIDE_OUT_MS) {
+      if (placed && error instanceof UnreachableError && now < deadline && now - unreachableSince < RIDE_OUT_MS) {
         // The Worker is restarting (or the network blinked): the place in line outlives it for
         // the server's grace, and a restarted object gives every place a fresh one. Come back.
+        // (A multi-name request rides out only once it has places: one never answered fails.)
         await sleep(Math.min(fullJitterMs(attempt, OUTAGE_BACKOFF) + 250, deadline - now), signal);
         continue;
       }
       // Aborted or unreachable: a try may be waiting in line, or granted, with nobody to take it.
-      withdraw(http, names, [...new Set(tries)]);
+      withdraw(http, names, [placeId]);
       if (!(error instanceof UnreachableError)) {
         throw error;
       }
@@ -124,9 +121,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       );
     }
     unreachableSince = undefined;
-    if (!keepsPlace) {
-      withdraw(http, names, tries.slice(0, -1));
-    }
+    placed = true;
     if (answer.status === 200) {
       return answer.body;
     }
@@ -139,8 +134,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       continue;
     }
     const refusal = refusalOf(answer);
-    const lastTry = tries.at(-1);
-    if (keepsPlace && refusal.code === "request_id_in_use") {
+    if (refusal.code === "request_id_in_use") {
       // A try that got no answer was granted meanwhile: give that grant back, and go on as a new
       // request (at the back of the line).
       withdraw(http, names, [placeId]);
@@ -149,10 +143,10 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
     }
     // Giving up: a request that kept its place (it waited, and was answered when its wait was
     // over) lets it go at once rather than after the server's grace.
-    const keptPlace = keepsPlace && waitSeconds > 0 && !answeredEarly(Date.now() - sentAt, waitSeconds);
+    const keptPlace = waitSeconds > 0 && !answeredEarly(Date.now() - sentAt, waitSeconds);
     const giveUp = async () => {
-      if (keptPlace && lastTry !== undefined) {
-        await http.once("POST", "/cancel", { body: { names, request_id: lastTry } }).catch(() => undefined);
+      if (keptPlace) {
+        await http.once("POST", "/cancel", { body: { names, request_id: placeId } }).catch(() => undefined);
       }
     };
     if (answer.status !== 423) {

@@ -206,7 +206,10 @@ class Run {
       } else if (outcome.status === "missing") {
         missing.push(name);
       } else if (outcome.status !== "granted") {
-        await this.withdrawAll();
+        // A wait that ended keeps the request's places and reservations for the grace, for its
+        // next call (same request id) to come back to; any other refusal gives everything back.
+        const keeps = outcome.status === "locked" && this.#request.requestId !== null && this.#request.waitMs > 0;
+        await (keeps ? this.leaveAll() : this.withdrawAll());
         return refusal(outcome, [name]);
       }
       if (this.#signal?.aborted) {

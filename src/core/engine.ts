@@ -27,7 +27,15 @@ import {
 } from "./outcomes";
 import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, OFFER_MS, readyHead, recoverLine } from "./queue";
 import { createLimit, deleteLimit, type LimitCreate, type LimitSettings, updateLimit } from "./settings";
-import { type LimitConfig, type LimitState, putTicket, putTombstone, type Ticket } from "./state";
+import {
+  deleteTombstone,
+  type LimitConfig,
+  type LimitState,
+  moveTicket,
+  putTicket,
+  putTombstone,
+  type Ticket,
+} from "./state";
 import {
   commitReservation,
   decrement,
@@ -165,7 +173,7 @@ export class LimitEngine {
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
     if (mine) {
-      return bySocket ? this.#comeBackBySocket(mine, now) : this.#comeBack(mine, call, now);
+      return bySocket ? this.#comeBackBySocket(mine, now) : this.#comeBack(mine, call, intent, now);
     }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
@@ -203,7 +211,15 @@ export class LimitEngine {
   }
 
   /** A request came back with its request id: to its place in line, its reservation or its offer. */
-  async #comeBack(ticket: Ticket, call: AcquireCall, now: number): Promise<AcquireOutcome> {
+  async #comeBack(kept: Ticket, call: AcquireCall, intent: "acquire" | "reserve", now: number): Promise<AcquireOutcome> {
+    let ticket = kept;
+    if (intent === "reserve" && kept.id !== call.ticket) {
+      // A multi-name request's names must share one ticket id: its place (or offer) here takes
+      // this call's, and calls still on their way under the old one take nothing.
+      this.#calls.letGo(kept.id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+      ticket = moveTicket(this.state, kept.id, call.ticket);
+      putTombstone(this.state, withdrawnKey(kept.id), now + TOMBSTONE_MS);
+    }
     if (ticket.line) {
       attach(this.state, ticket.id, now + call.waitMs);
       // The coordinator knows its request by the call's ticket id until this call answers.
@@ -211,7 +227,11 @@ export class LimitEngine {
       await this.#finish(undefined);
       return outcome;
     }
-    return this.#finish(this.#deliver(ticket));
+    if (ticket.pending) {
+      // A reservation kept between two calls of a multi-name request: held again for this one.
+      putTicket(this.state, { ...ticket, expiresAt: now + call.waitMs + PENDING_MARGIN_MS });
+    }
+    return this.#finish(this.#deliver(this.state.tickets.get(ticket.id) ?? ticket));
   }
 
   /** A socket came back for its request's ticket (a reconnect): its place, or its offer at once. */
@@ -242,7 +262,7 @@ export class LimitEngine {
     const now = this.#begin();
     const attachment = this.#calls.letGo(id);
     const ticket = this.state.tickets.get(id);
-    if (ticket?.line && ticket.requestId !== null && ticket.line.intent === "acquire") {
+    if (ticket?.line && ticket.requestId !== null) {
       // Still waiting, between two calls: no refusal to count, and its next call should come now.
       detach(this.state, id, now + GRACE_MS);
       attachment?.resolve({ status: "locked", retryAfterSeconds: 0 });
@@ -273,16 +293,23 @@ export class LimitEngine {
   }
 
   /**
-   * The caller of ticket `ticket` went away while waiting. A single-name request that can come
-   * back (it has a request id) keeps its place for the grace; anything else is withdrawn.
+   * The caller of ticket `ticket` went away while waiting, or a multi-name request's wait ended on
+   * another name. A request that can come back (it has a request id) keeps its place, or its
+   * reservation, for the grace; anything else is withdrawn.
    */
   async leave(ticket: string): Promise<void> {
     const now = this.#begin();
     const id = this.#calls.resolve(ticket);
     const held = this.state.tickets.get(id);
-    if (held?.requestId != null && held.line?.intent === "acquire") {
+    if (held?.requestId != null && held.line) {
       this.#calls.letGo(id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
       detach(this.state, id, now + GRACE_MS);
+    } else if (held?.requestId != null && held.pending && held.offerUntil === null) {
+      // A multi-name request that keeps its place on a later name gives its reservation here
+      // back, but not its request id: its next call reserves here again under that id.
+      withdrawTicket(this.state, id, now);
+      deleteTombstone(this.state, held.requestId);
+      putTombstone(this.state, withdrawnKey(ticket), now + TOMBSTONE_MS);
     } else {
       if (this.#withdraw(id, now)) {
         this.#host.observer?.cancelled(now);

@@ -27,9 +27,9 @@ export function callTaken(state: LimitState, call: AcquireCall, now: number): bo
 
 /**
  * The ticket `call`'s request already has here, if it may come back to it: its place in line, or
- * a grant offered while it was away. `conflict` when the request id names another request, or one
- * already answered. Null when it has none. Only a single-name request comes back: a multi-name one
- * is withdrawn whole when refused.
+ * what was offered to it while it was away (a grant; a reservation for a multi-name request).
+ * `conflict` when the request id names another request, or one
+ * already answered. Null when it has none.
  */
 export function ticketToComeBackTo(
   state: LimitState,
@@ -41,10 +41,11 @@ export function ticketToComeBackTo(
   if (!ticket) {
     return null;
   }
-  const same = intent === "acquire" && ticket.slots === call.slots && ticket.kind === call.kind;
-  const waiting = ticket.line !== null && ticket.line.intent === "acquire" && ticket.line.mode === call.mode;
-  const offered = ticket.offerUntil !== null && !ticket.pending;
-  return same && (waiting || offered) ? ticket : "conflict";
+  const same = ticket.slots === call.slots && ticket.kind === call.kind;
+  const waiting = ticket.line !== null && ticket.line.intent === intent && ticket.line.mode === call.mode;
+  // Or for what was offered to it while it was away: a grant, or a multi-name one's reservation.
+  const held = ticket.offerUntil !== null && ticket.pending === (intent === "reserve");
+  return same && (waiting || held) ? ticket : "conflict";
 }
 
 /** What a ticket of `call` records (a lease id only for a lease). */

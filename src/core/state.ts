@@ -198,6 +198,21 @@ export function deleteTicket(state: LimitState, id: string, tombstoneUntil: numb
   return ticket;
 }
 
+/**
+ * Gives ticket `from` the id `to`, with its place in line: a multi-name request that came back
+ * under a new ticket id. Nothing it holds changes.
+ */
+export function moveTicket(state: LimitState, from: string, to: string): Ticket {
+  const ticket = state.tickets.get(from) as Ticket;
+  state.leasedSlots -= ticket.counted;
+  state.tickets.delete(from);
+  state.dirty.tickets.add(from);
+  const moved = { ...ticket, id: to };
+  putTicket(state, moved);
+  state.queue = state.queue.map((waiter) => (waiter.id === from ? { ...waiter, id: to } : waiter));
+  return moved;
+}
+
 export function putTombstone(state: LimitState, requestId: string, until: number): void {
   const previous = state.tombstones.get(requestId);
   if (previous === undefined || until > previous) {

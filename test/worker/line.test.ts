@@ -138,4 +138,51 @@ describe("a place in line that lasts", () => {
     expect(served.status).toBe(200);
     expect((await api("GET", `/${name}`)).body.active_slots).toBe(1);
   });
+
+  it("keeps a multi-name request's place on the name it waits on across polls, holding nothing between them", async ({
+    expect,
+  }) => {
+    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
+    await createLimit(a, 1);
+    await createLimit(b, 1);
+    const holder = await takeLease([b]);
+    const multi = (waitSeconds: number) =>
+      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "multi", wait_seconds: waitSeconds });
+    expect((await multi(0.05)).status).toBe(423);
+    const later = takeLease([b], 1, { request_id: "later", wait_seconds: 30, holder: { type: "job", id: "later" } });
+    await eventually(async () => (await line(b)).waiting === 2);
+    for (let cycle = 0; cycle < 3; cycle += 1) {
+      expect((await multi(0.05)).status).toBe(423);
+      // Between polls it holds nothing on the name it had reserved, and is still first at b.
+      expect((await api("GET", `/${a}`)).body.active_slots).toBe(0);
+      expect((await line(b)).waiters.map((waiter) => waiter.holder?.id ?? "multi")).toEqual(["multi", "later"]);
+    }
+    const waiting = multi(30);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    const granted = await waiting;
+    expect(granted.status).toBe(200);
+    expect(granted.body.limits.map((limit: { name: string }) => limit.name)).toEqual([a, b]);
+    expect((await line(b)).waiting).toBe(1);
+    await api("POST", "/decrement-with-lease", { lease_id: granted.body.lease_id });
+    expect((await confirmTurn(b, "later", later)).status).toBe(200);
+  });
+
+  it("offers a multi-name request its turn while it is away, and hands it over when it comes back", async ({ expect }) => {
+    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
+    await createLimit(a, 1);
+    await createLimit(b, 1);
+    const holder = await takeLease([b]);
+    const multi = (waitSeconds: number) =>
+      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "away", wait_seconds: waitSeconds });
+    expect((await multi(0.05)).status).toBe(423);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    // Its turn at b came while it was away: nobody else may take b meanwhile.
+    expect((await takeLease([b])).status).toBe(423);
+    const back = await multi(5);
+    expect(back.status).toBe(200);
+    expect((await api("GET", `/${a}`)).body.active_slots).toBe(1);
+    expect((await api("GET", `/${b}`)).body.active_slots).toBe(1);
+    expect((await api("POST", "/decrement-with-lease", { lease_id: back.body.lease_id })).status).toBe(204);
+    expect((await api("GET", `/${b}`)).body.active_slots).toBe(0);
+  });
 });
