@@ -142,6 +142,10 @@ export class LimitEngine {
     if (mine === "conflict" || (mine === null && callTaken(this.state, call, now))) {
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
+    if (mine?.line?.graceUntil != null) {
+      // Its place here outlasts this call's waits on the names before it.
+      detach(this.state, mine.id, Math.max(mine.line.graceUntil, now + call.waitMs + GRACE_MS));
+    }
     return this.#finish(mine ? { status: "ok" } : checkAdmission(this.state, call, now, "arrival"));
   }
 

@@ -185,4 +185,31 @@ describe("a place in line that lasts", () => {
     expect((await api("POST", "/decrement-with-lease", { lease_id: back.body.lease_id })).status).toBe(204);
     expect((await api("GET", `/${b}`)).body.active_slots).toBe(0);
   });
+
+  it("keeps a multi-name request's later place while it waits on an earlier name for longer than the grace", async ({
+    expect,
+  }) => {
+    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
+    await createLimit(a, 1);
+    await createLimit(b, 1);
+    const clockB = await controlClock(b);
+    const holdB = await takeLease([b], 1, { lease_duration: 3600 });
+    const multi = (waitSeconds: number) =>
+      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "long", wait_seconds: waitSeconds });
+    expect((await multi(0.05)).status).toBe(423);
+    const later = takeLease([b], 1, { request_id: "behind", wait_seconds: 30, holder: { type: "job", id: "behind" } });
+    await eventually(async () => (await line(b)).waiting === 2);
+    // Someone takes a meanwhile: the request now waits at a, away from its place at b.
+    const holdA = await takeLease([a]);
+    const waiting = multi(30);
+    await eventually(async () => (await line(a)).waiting === 1);
+    await clockB.advance(GRACE_MS + 5_000);
+    await runDurableObjectAlarm(env.LIMITS.getByName(b));
+    expect((await line(b)).waiters.map((waiter) => waiter.holder?.id ?? "long")).toEqual(["long", "behind"]);
+    await api("POST", "/decrement-with-lease", { lease_id: holdA.body.lease_id });
+    await eventually(async () => (await line(a)).waiting === 0);
+    await api("POST", "/decrement-with-lease", { lease_id: holdB.body.lease_id });
+    expect((await waiting).status).toBe(200);
+    void later;
+  });
 });
