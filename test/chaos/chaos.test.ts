@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
 import { createClient, LeaseLostError } from "../../src/client";
-import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
+import { call, type Interval, maxOverlap, untilFree } from "../helpers/chaos";
+import { sleep } from "../helpers/common";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
 const LIMITS = { "chaos-a": 4, "chaos-b": 3 } as const;

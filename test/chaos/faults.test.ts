@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, it } from "vitest";
-import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
+import { call, type Interval, maxOverlap, untilFree } from "../helpers/chaos";
+import { sleep } from "../helpers/common";
 import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
 
 const LIMITS = { "fault-a": 2, "fault-b": 3, "fault-c": 2 } as const;

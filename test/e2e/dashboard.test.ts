@@ -12,6 +12,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { CHROMIUM_PATH, chromiumInstalled, launchChromium, watchPageProblems } from "../helpers/browser";
+import { eventually, sleep, uniqueName } from "../helpers/common";
 import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
 
 const PREFIX = "/api/v2/concurrency_limits";
@@ -64,19 +65,9 @@ async function takeLease(
   return leaseId;
 }
 
-function unique(prefix: string): string {
-  return `${prefix} ${crypto.randomUUID().slice(0, 8)}`;
-}
-
 /** Polls `check` every 50 ms until it holds; `SHOWS_WITHIN_MS` is a liveness bound. */
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const giveUpAt = Date.now() + SHOWS_WITHIN_MS;
-  while (!(await check())) {
-    if (Date.now() > giveUpAt) {
-      throw new Error(`gave up waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  return eventually(check, { timeoutMs: SHOWS_WITHIN_MS, intervalMs: 50, what });
 }
 
 /** The list's row for a limit, found by its name link. */
@@ -135,7 +126,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       expect,
     }) => {
       // A space and a non-ASCII letter: the page must encode names in paths and links.
-      const name = unique("dash é");
+      const name = uniqueName("dash é");
       await page.goto(`${worker.url}/`);
       await expect.poll(() => page.locator("#session-note").textContent()).toContain("anonymous");
 
@@ -186,7 +177,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     });
 
     it("edits, disables and re-enables a limit through its detail view", async ({ expect }) => {
-      const name = unique("edit");
+      const name = uniqueName("edit");
       expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
       await page.getByRole("heading", { level: 2, name, exact: true }).waitFor();
@@ -213,7 +204,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     });
 
     it("shows the API's error in the page when a create is refused", async ({ expect }) => {
-      const name = unique("taken");
+      const name = uniqueName("taken");
       expect((await call(worker, "POST", "/", { name, limit: 1 })).status).toBe(201);
       await page.goto(`${worker.url}/`);
       const create = createPanel(page);
@@ -227,12 +218,12 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     });
 
     it("says so when the limit in the address does not exist", async () => {
-      await page.goto(`${worker.url}/#limit/${encodeURIComponent(unique("never created"))}`);
+      await page.goto(`${worker.url}/#limit/${encodeURIComponent(uniqueName("never created"))}`);
       await page.getByText("There is no limit of this name").waitFor();
     });
 
     it("charts a limit's last hour, live: utilization, waiting, grants vs refusals, wait time", async ({ expect }) => {
-      const name = unique("charted");
+      const name = uniqueName("charted");
       expect((await call(worker, "POST", "/", { name, limit: 1 })).status).toBe(201);
       await takeLease(worker, name, 1, { type: "job", id: "hog" });
       expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
@@ -256,7 +247,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     });
 
     it("counts refusals over the last hour instead of a decaying gauge, with a sparkline per limit", async ({ expect }) => {
-      const name = unique("refused");
+      const name = uniqueName("refused");
       expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await takeLease(worker, name, 2, { type: "job", id: "full" });
       for (let i = 0; i < 3; i++) {
@@ -269,7 +260,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       // A decaying gauge would read 0 a few seconds later; a count over the hour does not.
       const polledAt = await page.locator("#live").textContent();
       await waitFor(async () => (await page.locator("#live").textContent()) !== polledAt, "another poll");
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await sleep(3000);
       expect(await refused.textContent()).toBe("3");
       expect(await refused.getAttribute("title")).toBe("3 refused and 1 granted in the last hour");
       await row.getByRole("img", { name: `${name}, last hour: peak 2 of 2 slots` }).waitFor();
@@ -277,7 +268,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     });
 
     it("shows — for an occupancy never measured, and the measured one once a slot is released", async ({ expect }) => {
-      const name = unique("fresh");
+      const name = uniqueName("fresh");
       expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
       const occupancy = page.locator("#detail-settings dt").filter({ hasText: "Average occupancy" }).locator("+ dd");
@@ -336,7 +327,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
     const ADMIN = "admin-secret-for-the-dashboard";
     const CLIENT = "client-secret-for-the-dashboard";
     let worker: LocalWorker;
-    const name = unique("guarded");
+    const name = uniqueName("guarded");
 
     beforeAll(async () => {
       worker = await startLocalWorker({ GCL_ADMIN_TOKEN: ADMIN, GCL_CLIENT_TOKEN: CLIENT });

@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, it } from "vitest";
+import { sleep } from "../helpers/common";
 import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
 
 const PROMTOOL = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((path) => existsSync(path));
@@ -39,7 +40,7 @@ describe.skipIf(!PROMTOOL)("/metrics checked by promtool", () => {
     };
     expect((await call("POST", "/increment-with-lease", { names: ["db"], slots: 1 })).status).toBe(423);
     const waiter = call("POST", "/increment-with-lease", { names: ["db"], slots: 1, wait_seconds: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     await call("POST", "/decrement-with-lease", { lease_id: lease.lease_id });
     expect((await waiter).status).toBe(200);
     await call("POST", "/increment", { names: ["rate"], slots: 1, mode: "rate_limit" });

@@ -3,6 +3,8 @@
  * over-admission check over every holder's recorded interval. Node only; loopback only.
  */
 
+import { sleep } from "./common";
+
 const API_PATH = "/api/v2/concurrency_limits";
 
 /** One holding as its client saw it: from the grant's arrival to the first release attempt. */
@@ -11,8 +13,6 @@ export interface Interval {
   start: number;
   end: number;
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One API call; the body parsed as JSON (null when empty). Throws when the Worker is down. */
 // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field; a wrong read fails the test

@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { eventually } from "./common";
 
 export interface WorkerProcess {
   url: string;
@@ -85,20 +86,19 @@ export async function spawnWorker(options: {
       // The group is already gone.
     }
   };
-  const giveUpAt = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}${options.readyPath ?? "/healthz"}`)).ok) {
-        break;
-      }
-    } catch {
-      // Not listening yet.
+  const ready = async (): Promise<boolean> => {
+    if (child.exitCode !== null) {
+      throw new Error(`wrangler dev exited with code ${child.exitCode}`);
     }
-    if (child.exitCode !== null || Date.now() > giveUpAt) {
-      signalGroup("SIGKILL");
-      throw new Error(`wrangler dev did not come up on ${url}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A refused connection: not listening yet.
+    const answer = await fetch(`${url}${options.readyPath ?? "/healthz"}`).catch(() => undefined);
+    return answer?.ok === true;
+  };
+  try {
+    await eventually(ready, { timeoutMs: 60_000, intervalMs: 100, what: `wrangler dev answering on ${url}` });
+  } catch (error) {
+    signalGroup("SIGKILL");
+    throw new Error(`wrangler dev did not come up on ${url}`, { cause: error });
   }
   return {
     url,

@@ -13,7 +13,7 @@ import {
   GclError,
   type LimitRecord,
 } from "../../src/client";
-import { api, createLimit, uniqueName } from "../helpers/api";
+import { api, createLimit, sleep, uniqueName } from "../helpers/api";
 import { recordingLogger } from "../helpers/client";
 
 /** The binding, wrapped so each test can see which RPC methods the client called. */
@@ -102,7 +102,7 @@ describe("createClient({ binding })", () => {
     const name = uniqueName();
     await createLimit(name, 1);
     const slot = await gcl.acquire(name, { leaseDuration: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await sleep(2_000);
     expect(slot.signal.aborted).toBe(false);
     expect(calls.filter((call) => call === "renew").length).toBeGreaterThanOrEqual(2);
     expect((await api("GET", `/${name}/leases`)).body.leases).toMatchObject([{ lease_id: slot.leaseId }]);

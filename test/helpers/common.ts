@@ -1,0 +1,46 @@
+/**
+ * Runtime-neutral test helpers: unique names, sleeping, and polling until a condition holds.
+ * Every vitest project (unit, workers, sinks, e2e, chaos) imports them, so this module uses only
+ * what Node and workerd share (timers, `crypto.randomUUID`) and imports nothing runtime-specific
+ * (`cloudflare:test` lives in api.ts, Node modules in the Node-side helpers). See also deferred.ts.
+ */
+
+let counter = 0;
+
+/**
+ * A name no other test uses: `prefix`, a counter and a random tail. The tail keeps names apart
+ * where storage outlives the file (a shared `wrangler dev`), the counter within a file.
+ */
+export function uniqueName(prefix = "limit"): string {
+  counter += 1;
+  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+/** Resolves after `ms` milliseconds. For letting time pass, never for asserting on it. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export interface EventuallyOptions {
+  /** The liveness bound: give up after this long. @default 5_000 */
+  timeoutMs?: number;
+  /** Pause between checks. @default 10 */
+  intervalMs?: number;
+  /** What is awaited, for the error message. @default "condition" */
+  what?: string;
+}
+
+/**
+ * Polls `check` until it returns true; throws after `timeoutMs` (a liveness bound, not a timing
+ * assertion). An error thrown by `check` ends the wait at once.
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, options: EventuallyOptions = {}): Promise<void> {
+  const { timeoutMs = 5_000, intervalMs = 10, what = "condition" } = options;
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) {
+      throw new Error(`${what} not reached within ${timeoutMs} ms`);
+    }
+    await sleep(intervalMs);
+  }
+}
