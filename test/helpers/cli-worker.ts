@@ -1,0 +1,78 @@
+/**
+ * The `gcl` command line against the real Worker on a loopback port, for the e2e CLI tests: a
+ * Worker started before the file's tests and stopped after them, a client of it, and `gcl <argv>`
+ * called in process through its core, `run(argv, io)`, with in-memory IO (memory-io.ts).
+ * Node-side only.
+ */
+
+import { afterAll, beforeAll } from "vitest";
+import { createClient, type GclClient, type LimitRecord } from "../../src/client";
+import { run } from "../../src/cli/run";
+import { type LocalWorker, startLocalWorker } from "./local-worker";
+import { type MemoryIo, type MemoryIoOptions, memoryIo } from "./memory-io";
+
+export interface GclOutcome {
+  code: number;
+  out: string;
+  err: string;
+  io: MemoryIo;
+}
+
+export interface CliWorker {
+  /** The Worker's base URL (set once the file's tests start). */
+  readonly url: string;
+  /** A client of the Worker, without a token. */
+  readonly client: GclClient;
+  /** `gcl <argv>` against the Worker (GCL_URL; `options.env` may override it); the exit code and output. */
+  gcl(argv: string[], options?: MemoryIoOptions): Promise<GclOutcome>;
+  /** Starts `gcl <argv>` without waiting for it: for `run` while the test watches its child. */
+  start(argv: string[], options?: MemoryIoOptions): { io: MemoryIo; done: Promise<number> };
+  /** The limit's record as the API has it now. */
+  record(name: string): Promise<LimitRecord>;
+}
+
+/**
+ * Starts a Worker (with `vars`, anonymous access by default) for the calling file's tests.
+ * `env` is added to every `gcl` call's environment, before the call's own.
+ */
+export function useCliWorker(settings: { vars?: Record<string, string>; env?: Record<string, string> } = {}): CliWorker {
+  let worker: LocalWorker | undefined;
+  let client: GclClient | undefined;
+  beforeAll(async () => {
+    worker = await startLocalWorker(settings.vars);
+    client = createClient({ url: worker.url });
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.stop();
+  });
+
+  const started = (): { worker: LocalWorker; client: GclClient } => {
+    if (worker === undefined || client === undefined) {
+      throw new Error("the Worker is not started yet: use it inside a test");
+    }
+    return { worker, client };
+  };
+  const io = (options: MemoryIoOptions): MemoryIo =>
+    memoryIo({ ...options, env: { GCL_URL: started().worker.url, ...settings.env, ...options.env } });
+
+  return {
+    get url() {
+      return started().worker.url;
+    },
+    get client() {
+      return started().client;
+    },
+    async gcl(argv, options = {}) {
+      const memory = io(options);
+      const code = await run(argv, memory);
+      return { code, out: memory.stdout.text, err: memory.stderr.text, io: memory };
+    },
+    start(argv, options = {}) {
+      const memory = io(options);
+      return { io: memory, done: run(argv, memory) };
+    },
+    record(name) {
+      return started().client.limits.get(name);
+    },
+  };
+}
