@@ -9,12 +9,8 @@
 import { describe, it, vi } from "vitest";
 import { useCliWorker } from "../helpers/cli-worker";
 import { uniqueName } from "../helpers/common";
-import { firstLine } from "../helpers/memory-io";
+import { CHILD, firstLine } from "../helpers/memory-io";
 
-/** A child that says "ready", then waits until its stdin closes and exits with its first argument. */
-const WAIT_FOR_STDIN = `process.stdout.write("ready\\n"); process.stdin.resume(); process.stdin.on("end", () => process.exit(Number(process.argv[1] ?? 0)));`;
-/** A child that says "ready", then runs until a signal kills it. */
-const RUN_FOREVER = `process.stdout.write("ready\\n"); setInterval(() => {}, 1000);`;
 /** Liveness bound for waits on another process. */
 const WAIT = { timeout: 15_000, interval: 20 };
 
@@ -27,7 +23,7 @@ describe("gcl run", () => {
   it("runs the command with the slots held and exits 0 when it does", async ({ expect }) => {
     const name = uniqueName("run");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--", process.execPath, "-e", WAIT_FOR_STDIN]);
+    const { io, done } = start(["run", name, "--", process.execPath, "-e", CHILD.waitForStdin]);
     const child = await io.nextChild();
     await firstLine(child);
 
@@ -57,7 +53,7 @@ describe("gcl run", () => {
   it("holds every comma-separated limit, and gives each back", async ({ expect }) => {
     const names = [uniqueName("run-a"), uniqueName("run-b")];
     await Promise.all(names.map((name) => worker.client.limits.create({ name, limit: 1 })));
-    const { io, done } = start(["run", names.join(","), "--", process.execPath, "-e", WAIT_FOR_STDIN, "5"]);
+    const { io, done } = start(["run", names.join(","), "--", process.execPath, "-e", CHILD.waitForStdin, "5"]);
     const child = await io.nextChild();
     await firstLine(child);
 
@@ -72,7 +68,7 @@ describe("gcl run", () => {
   it("passes SIGTERM on to the command, exits 128 + 15 when it dies of it, and releases", async ({ expect }) => {
     const name = uniqueName("run-signal");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--", process.execPath, "-e", RUN_FOREVER]);
+    const { io, done } = start(["run", name, "--", process.execPath, "-e", CHILD.runForever]);
     const child = await io.nextChild();
     await firstLine(child);
 
@@ -86,7 +82,7 @@ describe("gcl run", () => {
   it("lets a command that handles SIGINT choose its own exit code", async ({ expect }) => {
     const name = uniqueName("run-sigint");
     await worker.client.limits.create({ name, limit: 1 });
-    const script = `process.on("SIGINT", () => process.exit(42)); ${RUN_FOREVER}`;
+    const script = `process.on("SIGINT", () => process.exit(42)); ${CHILD.runForever}`;
     const { io, done } = start(["run", name, "--", process.execPath, "-e", script]);
     const child = await io.nextChild();
     await firstLine(child);
@@ -207,7 +203,7 @@ describe("gcl run", () => {
   it("stops the command with SIGTERM when --strict and the lease is lost", async ({ expect }) => {
     const name = uniqueName("run-lost-strict");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--strict", "--lease-duration", "1", "--", process.execPath, "-e", RUN_FOREVER]);
+    const { io, done } = start(["run", name, "--strict", "--lease-duration", "1", "--", process.execPath, "-e", CHILD.runForever]);
     await firstLine(await io.nextChild());
 
     // Deleting the limit revokes the lease: the next renewal (after 0.75 s) is refused.
@@ -221,7 +217,7 @@ describe("gcl run", () => {
   it("keeps the command running with a warning when the lease is lost without --strict", async ({ expect }) => {
     const name = uniqueName("run-lost");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--lease-duration", "1", "--", process.execPath, "-e", WAIT_FOR_STDIN, "6"]);
+    const { io, done } = start(["run", name, "--lease-duration", "1", "--", process.execPath, "-e", CHILD.waitForStdin, "6"]);
     const child = await io.nextChild();
     await firstLine(child);
 

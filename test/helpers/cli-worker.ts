@@ -1,22 +1,14 @@
 /**
  * The `gcl` command line against the real Worker on a loopback port, for the e2e CLI tests: a
  * Worker started before the file's tests and stopped after them, a client of it, and `gcl <argv>`
- * called in process through its core, `run(argv, io)`, with in-memory IO (memory-io.ts).
+ * called in process against it with in-memory IO (memory-io.ts).
  * Node-side only.
  */
 
 import { afterAll, beforeAll } from "vitest";
 import { createClient, type GclClient, type LimitRecord } from "../../src/client";
-import { run } from "../../src/cli/run";
 import { type LocalWorker, startLocalWorker } from "./local-worker";
-import { type MemoryIo, type MemoryIoOptions, memoryIo } from "./memory-io";
-
-export interface GclOutcome {
-  code: number;
-  out: string;
-  err: string;
-  io: MemoryIo;
-}
+import { type GclOutcome, type MemoryIo, type MemoryIoOptions, runGcl, startGcl } from "./memory-io";
 
 export interface CliWorker {
   /** The Worker's base URL (set once the file's tests start). */
@@ -52,8 +44,10 @@ export function useCliWorker(settings: { vars?: Record<string, string>; env?: Re
     }
     return { worker, client };
   };
-  const io = (options: MemoryIoOptions): MemoryIo =>
-    memoryIo({ ...options, env: { GCL_URL: started().worker.url, ...settings.env, ...options.env } });
+  const withWorker = (options: MemoryIoOptions): MemoryIoOptions => ({
+    ...options,
+    env: { GCL_URL: started().worker.url, ...settings.env, ...options.env },
+  });
 
   return {
     get url() {
@@ -62,15 +56,8 @@ export function useCliWorker(settings: { vars?: Record<string, string>; env?: Re
     get client() {
       return started().client;
     },
-    async gcl(argv, options = {}) {
-      const memory = io(options);
-      const code = await run(argv, memory);
-      return { code, out: memory.stdout.text, err: memory.stderr.text, io: memory };
-    },
-    start(argv, options = {}) {
-      const memory = io(options);
-      return { io: memory, done: run(argv, memory) };
-    },
+    gcl: (argv, options = {}) => runGcl(argv, withWorker(options)),
+    start: (argv, options = {}) => startGcl(argv, withWorker(options)),
     record(name) {
       return started().client.limits.get(name);
     },
