@@ -1,5 +1,6 @@
 /**
- * Runtime-neutral test helpers: unique names, sleeping, and polling until a condition holds.
+ * Runtime-neutral test helpers: unique names, sleeping, polling until a condition holds, and a
+ * JSON call to a Worker's API over real HTTP.
  * Every vitest project (unit, workers, sinks, e2e, chaos) imports them, so this module uses only
  * what Node and workerd share (timers, `crypto.randomUUID`) and imports nothing runtime-specific
  * (`cloudflare:test` lives in api.ts, Node modules in the Node-side helpers). See also deferred.ts.
@@ -43,4 +44,29 @@ export async function eventually(check: () => boolean | Promise<boolean>, option
     }
     await sleep(intervalMs);
   }
+}
+
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field; a wrong read fails the test
+  body: any;
+}
+
+/**
+ * One call to the API of the Worker at `base` (e.g. `http://127.0.0.1:8787`) over real HTTP, as
+ * `token` when given; the body parsed as JSON (null when empty). Throws when the Worker is down.
+ */
+export async function callApi(base: string, method: string, path: string, body?: unknown, token?: string): Promise<ApiAnswer> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token !== undefined) {
+    headers.authorization = `Bearer ${token}`;
+  }
+  const response = await fetch(`${base}/api/v2/concurrency_limits${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
 }

@@ -5,8 +5,11 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import { eventually } from "./common";
 
 export interface WorkerProcess {
@@ -41,7 +44,7 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function spawnWorker(options: {
+export interface SpawnOptions {
   port: number;
   persistTo: string;
   /** Extra `--var NAME:value` settings (the chaos suite's fault injection). */
@@ -50,7 +53,9 @@ export async function spawnWorker(options: {
   configs?: readonly string[];
   /** The path that answers 200 once the Worker is up. @default "/healthz" */
   readyPath?: string;
-}): Promise<WorkerProcess> {
+}
+
+export async function spawnWorker(options: SpawnOptions): Promise<WorkerProcess> {
   const root = join(import.meta.dirname, "..", "..");
   const child = spawn(
     process.execPath,
@@ -111,6 +116,33 @@ export async function spawnWorker(options: {
       const timer = setTimeout(() => signalGroup("SIGKILL"), 5_000);
       await exited(child);
       clearTimeout(timer);
+    },
+  };
+}
+
+/** A Worker that a test can kill and start again on the same state and port. */
+export interface RestartableWorker {
+  /** Starts the Worker (again) on the state directory; the port is chosen at the first start. */
+  start(): Promise<WorkerProcess>;
+}
+
+/**
+ * A fresh state directory (`prefix` names it) for the calling file: the Worker last started on it
+ * is stopped, and the directory removed, after the file's tests.
+ */
+export function workerOnState(prefix: string, options: Omit<SpawnOptions, "port" | "persistTo"> = {}): RestartableWorker {
+  const state = mkdtempSync(join(tmpdir(), prefix));
+  let port: number | undefined;
+  let current: WorkerProcess | undefined;
+  afterAll(async () => {
+    await current?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+  return {
+    async start() {
+      port ??= await freePort();
+      current = await spawnWorker({ ...options, port, persistTo: state });
+      return current;
     },
   };
 }
