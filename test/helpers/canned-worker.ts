@@ -7,6 +7,7 @@
  */
 
 import type { FetchInit, FetchLike } from "../../src/client";
+import { answer } from "./common";
 
 export const CANNED_URL = "http://gcl.test";
 const PREFIX = `${CANNED_URL}/api/v2/concurrency_limits`;
@@ -31,15 +32,8 @@ export interface CannedWorker {
   failReleases(): void;
 }
 
-function json(status: number, body?: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
-
 function refusal(status: number, code: string, detail: string, headers: Record<string, string> = {}): Response {
-  return json(status, { detail, code }, headers);
+  return answer(status, { detail, code }, headers);
 }
 
 /** A Worker where the limits named in `limits` exist, with these sizes and nobody holding them. */
@@ -74,7 +68,7 @@ export function cannedWorker(limits: Readonly<Record<string, number>>): CannedWo
     }
     const leaseId = `lease-${nextLease++}`;
     leases.set(leaseId, { names: present, slots });
-    return json(200, {
+    return answer(200, {
       lease_id: leaseId,
       limits: present.map((name) => ({ ...record(name), fencing_token: 1 })),
       missing: names.filter((name) => !exists(name)),
@@ -104,24 +98,24 @@ export function cannedWorker(limits: Readonly<Record<string, number>>): CannedWo
     }
     if (method === "POST" && renewal !== null) {
       const known = leases.has(decodeURIComponent(renewal[1] ?? ""));
-      return known ? json(204) : refusal(410, "lease_not_found", "Lease not found - it may have expired or been revoked");
+      return known ? answer(204) : refusal(410, "lease_not_found", "Lease not found - it may have expired or been revoked");
     }
     if (method === "POST" && path === "/decrement-with-lease") {
       if (releasesFail) {
         return refusal(500, "internal", "Internal error");
       }
       release(String(body.lease_id));
-      return json(204);
+      return answer(204);
     }
     if (method === "POST" && path === "/cancel") {
-      return json(204);
+      return answer(204);
     }
     if (method === "POST" && path === "/increment") {
-      return json(200, names.filter(exists).map(record));
+      return answer(200, names.filter(exists).map(record));
     }
     const name = decodeURIComponent(path.slice(1));
     if (method === "GET" && exists(name)) {
-      return json(200, record(name));
+      return answer(200, record(name));
     }
     return refusal(404, "not_found", "Concurrency Limit not found");
   };

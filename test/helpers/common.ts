@@ -1,6 +1,6 @@
 /**
- * Runtime-neutral test helpers: unique names, sleeping, polling until a condition holds, and a
- * JSON call to a Worker's API over real HTTP.
+ * Runtime-neutral test helpers: unique names, sleeping, polling until a condition holds, a JSON
+ * call to a Worker's API over real HTTP, and canned JSON answers for a fake `fetch`.
  * Every vitest project (unit, workers, sinks, e2e, chaos) imports them, so this module uses only
  * what Node and workerd share (timers, `crypto.randomUUID`) and imports nothing runtime-specific
  * (`cloudflare:test` lives in api.ts, Node modules in the Node-side helpers). See also deferred.ts.
@@ -69,4 +69,12 @@ export async function callApi(base: string, method: string, path: string, body?:
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+/** A canned JSON answer for a fake `fetch`. */
+export function answer(status: number, body?: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(body === undefined ? null : JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
 }
