@@ -13,9 +13,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { CHROMIUM_PATH, chromiumInstalled, launchChromium, watchPageProblems } from "../helpers/browser";
 import { callApi, eventually, sleep, uniqueName } from "../helpers/common";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { useLocalWorker } from "../helpers/local-worker";
 
 const PREFIX = "/api/v2/concurrency_limits";
+/** A Worker the page talks to. */
+type Worker = { readonly url: string };
 /** Liveness bound for anything the page must show: polls run every 1.5 s. */
 const SHOWS_WITHIN_MS = 15_000;
 /** Where `npm run screenshots` saves the README's pictures; unset in normal runs. */
@@ -31,7 +33,7 @@ if (!hasChromium) {
 
 /** Takes a lease and returns its id; fails the test on anything but a grant. */
 async function takeLease(
-  worker: LocalWorker,
+  worker: Worker,
   name: string,
   slots: number,
   holder: { type: string; id: string },
@@ -95,13 +97,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
   });
 
   describe("with anonymous access, as under npm run dev", () => {
-    let worker: LocalWorker;
-    beforeAll(async () => {
-      worker = await startLocalWorker();
-    });
-    afterAll(async () => {
-      await worker?.stop();
-    });
+    const worker = useLocalWorker();
 
     it("creates a limit through the page, shows leases and holders live, and deletes it through the page", async ({
       expect,
@@ -307,18 +303,14 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
   describe("with auth on", () => {
     const ADMIN = "admin-secret-for-the-dashboard";
     const CLIENT = "client-secret-for-the-dashboard";
-    let worker: LocalWorker;
+    const worker = useLocalWorker({ GCL_ADMIN_TOKEN: ADMIN, GCL_CLIENT_TOKEN: CLIENT });
     const name = uniqueName("guarded");
 
     beforeAll(async () => {
-      worker = await startLocalWorker({ GCL_ADMIN_TOKEN: ADMIN, GCL_CLIENT_TOKEN: CLIENT });
       const created = await callApi(worker.url, "POST", "/", { name, limit: 4 }, ADMIN);
       if (created.status !== 201) {
         throw new Error(`creating ${name} failed: ${created.status}`);
       }
-    });
-    afterAll(async () => {
-      await worker?.stop();
     });
 
     async function signIn(token: string): Promise<void> {
@@ -372,7 +364,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
  * A few limits in varied states, as an operator would see them: busy, full with a waiter, a rate
  * limit, an idle one and a disabled one.
  */
-async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<void> }> {
+async function seedShowcase(worker: Worker): Promise<{ cleanUp(): Promise<void> }> {
   const limits = [
     { name: "db-pool", limit: 10 },
     { name: "gpu-pool", limit: 2 },

@@ -7,20 +7,16 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { callApi, sleep } from "../helpers/common";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { useLocalWorker } from "../helpers/local-worker";
 
 const PROMTOOL = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((path) => existsSync(path));
 if (!PROMTOOL) {
   console.warn("promtool not found (apt-get install prometheus): skipping the promtool check of /metrics");
 }
 
-let worker: LocalWorker;
-beforeAll(async () => {
-  worker = await startLocalWorker();
-}, 60_000);
-afterAll(() => worker?.stop());
+const worker = useLocalWorker();
 
 const call = (method: string, path: string, body?: unknown) => callApi(worker.url, method, path, body);
 

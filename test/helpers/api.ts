@@ -72,6 +72,11 @@ export async function controlClock(name: string): Promise<{ advance(ms: number):
   };
 }
 
+/** How many slots a limit has taken now. */
+export async function activeSlots(name: string): Promise<number> {
+  return (await api("GET", `/${encodeURIComponent(name)}`)).body.active_slots;
+}
+
 /** How many requests wait in line on a limit. */
 export async function waitingOn(name: string): Promise<number> {
   return (await api("GET", `/${encodeURIComponent(name)}/leases`)).body.waiting;

@@ -5,9 +5,8 @@
  * Node-side only.
  */
 
-import { afterAll, beforeAll } from "vitest";
 import { createClient, type GclClient, type LimitRecord } from "../../src/client";
-import { type LocalWorker, startLocalWorker } from "./local-worker";
+import { useLocalWorker } from "./local-worker";
 import { type GclOutcome, type MemoryIo, type MemoryIoOptions, runGcl, startGcl } from "./memory-io";
 
 export interface CliWorker {
@@ -28,38 +27,28 @@ export interface CliWorker {
  * `env` is added to every `gcl` call's environment, before the call's own.
  */
 export function useCliWorker(settings: { vars?: Record<string, string>; env?: Record<string, string> } = {}): CliWorker {
-  let worker: LocalWorker | undefined;
+  const worker = useLocalWorker(settings.vars);
   let client: GclClient | undefined;
-  beforeAll(async () => {
-    worker = await startLocalWorker(settings.vars);
-    client = createClient({ url: worker.url });
-  }, 60_000);
-  afterAll(async () => {
-    await worker?.stop();
-  });
-
-  const started = (): { worker: LocalWorker; client: GclClient } => {
-    if (worker === undefined || client === undefined) {
-      throw new Error("the Worker is not started yet: use it inside a test");
-    }
-    return { worker, client };
+  const clientOf = (): GclClient => {
+    client ??= createClient({ url: worker.url });
+    return client;
   };
   const withWorker = (options: MemoryIoOptions): MemoryIoOptions => ({
     ...options,
-    env: { GCL_URL: started().worker.url, ...settings.env, ...options.env },
+    env: { GCL_URL: worker.url, ...settings.env, ...options.env },
   });
 
   return {
     get url() {
-      return started().worker.url;
+      return worker.url;
     },
     get client() {
-      return started().client;
+      return clientOf();
     },
     gcl: (argv, options = {}) => runGcl(argv, withWorker(options)),
     start: (argv, options = {}) => startGcl(argv, withWorker(options)),
     record(name) {
-      return started().client.limits.get(name);
+      return clientOf().limits.get(name);
     },
   };
 }

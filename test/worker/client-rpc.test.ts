@@ -11,9 +11,8 @@ import {
   ConcurrencySlotAcquisitionError,
   createClient,
   GclError,
-  type LimitRecord,
 } from "../../src/client";
-import { api, createLimit, sleep, uniqueName } from "../helpers/api";
+import { activeSlots, api, createLimit, sleep, uniqueName } from "../helpers/api";
 import { recordingLogger } from "../helpers/client";
 
 /** The binding, wrapped so each test can see which RPC methods the client called. */
@@ -36,8 +35,6 @@ function rpcClient() {
   const gcl = createClient({ binding, logger, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
   return { gcl, calls, logger };
 }
-
-const activeSlots = async (name: string): Promise<number> => (await api<LimitRecord>("GET", `/${name}`)).body.active_slots;
 
 describe("createClient({ binding })", () => {
   it("acquires with `await using` and releases when the scope ends", async ({ expect }) => {

@@ -5,12 +5,10 @@ import {
   ConcurrencySlotAcquisitionError,
   createClient,
   type GclClient,
-  type LimitRecord,
 } from "../../src/client";
-import { api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import { activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
 import { deferred, testClient, workerFetch } from "../helpers/client";
 
-const activeSlots = async (name: string): Promise<number> => (await api<LimitRecord>("GET", `/${name}`)).body.active_slots;
 const leaseIds = async (name: string): Promise<string[]> =>
   (await api<{ leases: { lease_id: string }[] }>("GET", `/${name}/leases`)).body.leases.map((lease) => lease.lease_id);
 

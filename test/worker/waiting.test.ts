@@ -1,10 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { API, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import { API, activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
 
 const release = (leaseId: string) => api("POST", "/decrement-with-lease", { lease_id: leaseId });
-const activeSlots = async (name: string): Promise<number> => (await api("GET", `/${name}`)).body.active_slots;
-
 /**
  * Starts a waiting request and returns once the limit object has it in line. The pending response
  * is wrapped so that awaiting this function does not also await the response.
