@@ -15,7 +15,7 @@ export default defineConfig({
         test: {
           name: "unit",
           environment: "node",
-          include: ["test/core/**/*.test.ts", "test/coordinator/**/*.test.ts", "test/protocol/**/*.test.ts", "test/async/**/*.test.ts", "test/cli/**/*.test.ts", "test/docs/**/*.test.ts"],
+          include: ["test/core/**/*.test.ts", "test/coordinator/**/*.test.ts", "test/protocol/**/*.test.ts", "test/async/**/*.test.ts", "test/cli/**/*.test.ts", "test/client/**/*.test.ts", "test/docs/**/*.test.ts"],
         },
       },
       {

@@ -10,13 +10,14 @@ import { dashboardRoutes } from "./dashboard";
 import { prefectRoutes } from "./prefect/routes";
 import { asGclError } from "./operations/failure";
 import { GclError } from "./protocol/errors";
-import { type App, type AppEnv, allowedMethods, API_PREFIX } from "./routes/define";
+import { API_PREFIX } from "./protocol/constants";
+import { type App, type AppEnv, allowedMethods } from "./routes/define";
 import { limitRoutes } from "./routes/limits";
 import { openApiDocument } from "./routes/openapi-document";
 import { observeRoutes } from "./routes/observe";
 import { slotRoutes } from "./routes/slots";
 
-/** Renders a GclError; 423 answers carry `Retry-After` as decimal seconds (Prefect parses floats). */
+/** Renders a GclError; 423 and `overloaded` answers carry `Retry-After` as decimal seconds (Prefect parses floats). */
 function errorResponse(error: GclError, headers: Record<string, string> = {}): Response {
   if (error.retryAfterSeconds !== undefined) {
     headers["Retry-After"] = error.retryAfterSeconds.toFixed(3);
@@ -68,7 +69,7 @@ export function createApp(): App {
     if (error instanceof HTTPException && error.status < 500) {
       return errorResponse(new GclError("invalid_request", error.message || "invalid request"));
     }
-    // The same meaning as over RPC: ours as it is, "try again" as unavailable, the rest a bug.
+    // The same meaning as over RPC: ours as it is, overload and "try again" as 503s, the rest a bug.
     return errorResponse(asGclError(error));
   });
 

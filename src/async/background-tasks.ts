@@ -3,7 +3,8 @@
 // job to a Worker's `ctx.waitUntil`, and lets shutdown code or tests await `settled()`.
 // The counterpart of Prefect's `create_task`. Public through `./index`; standard JS only.
 
-import { got, isAbortSignal, isJob, startJob, type Job } from "./job";
+import { got, isAbortSignal } from "../protocol/arguments";
+import { isJob, startJob, type Job } from "./job";
 
 /** Options of {@link BackgroundTasks}. */
 export interface BackgroundTasksOptions {

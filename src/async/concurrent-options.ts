@@ -2,7 +2,7 @@
 // runs when `concurrent()` is called (so bad input throws at once instead of hanging, which is
 // what aio.tasks does). Imported by `concurrent.ts`; standard JS only.
 
-import { got, isAbortSignal } from "./job";
+import { got, isAbortSignal } from "../protocol/arguments";
 import { resolveSlotOptions, type ResolvedSlotOptions, type SlotOptions } from "./slots";
 
 /** The `limit` value that removes the local limit. */

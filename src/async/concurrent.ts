@@ -5,7 +5,8 @@
 
 import { resolveConcurrentOptions, UNBOUNDED, type ConcurrentOptions, type ResolvedConcurrentOptions } from "./concurrent-options";
 import { ConcurrentError, ConcurrentExecutionError, ConcurrentIteratorError } from "./errors";
-import { got, isIterable, isPromiseLike, startJob, type Job, type LazyJob } from "./job";
+import { got } from "../protocol/arguments";
+import { isIterable, isPromiseLike, startJob, type Job, type LazyJob } from "./job";
 import { withSlots } from "./slots";
 
 /** Where `concurrent()` takes its jobs from. Pulled lazily, one item per free slot. */

@@ -57,16 +57,6 @@ export function isIterable<T>(value: unknown): value is Iterable<T> | AsyncItera
   return typeof object[Symbol.asyncIterator] === "function" || typeof object[Symbol.iterator] === "function";
 }
 
-/** Whether `value` looks like an AbortSignal; duck-typed so signals from another realm or a polyfill pass. */
-export function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as { aborted?: unknown }).aborted === "boolean" &&
-    typeof (value as { addEventListener?: unknown }).addEventListener === "function"
-  );
-}
-
 /** Whether `error` is how a job reports that `signal` (already aborted) stopped it. */
 export function isAbortConsequence(error: unknown, signal: AbortSignal): boolean {
   if (!signal.aborted) {
@@ -92,10 +82,4 @@ export function describeValue(value: unknown): string {
     // Objects with a null prototype or a throwing toString() cannot be stringified.
     return Object.prototype.toString.call(value);
   }
-}
-
-/** `` `shown` (type) `` for "Expected `x` to be …, got …" messages. */
-export function got(value: unknown): string {
-  const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
-  return `\`${describeValue(value)}\` (${type})`;
 }

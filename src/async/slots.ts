@@ -1,9 +1,12 @@
 // Distributed slots around a job: acquire global concurrency slots from the limit service
 // before the job starts and release them after it settles, on every path. Defines the minimal
-// structural client interface (`SlotAcquirer`) so any client with `acquire()` fits, including
-// the future `createClient()`. Imported by `concurrent.ts`; standard JS only.
+// structural client interface (`SlotAcquirer`) so any client with `acquire()` fits: the one
+// `createClient()` from `edge-gcl/client` returns, or an in-memory fake. Imported by
+// `concurrent.ts`; standard JS only.
 
-import { got, type LazyJob } from "./job";
+import { got } from "../protocol/arguments";
+import { isLimitName, NAME_RULE } from "../protocol/names";
+import type { LazyJob } from "./job";
 
 /** A held set of slots, as returned by {@link SlotAcquirer.acquire}. */
 export interface SlotLease {
@@ -60,12 +63,9 @@ export function resolveSlotOptions(slots: SlotOptions, path = "slots"): Resolved
   if (typeof client !== "object" || client === null || typeof client.acquire !== "function") {
     throw new TypeError(`Expected \`${path}.client\` to have an \`acquire()\` method, got ${got(client)}`);
   }
-  const validNames =
-    typeof names === "string"
-      ? names.length > 0
-      : Array.isArray(names) && names.length > 0 && names.every((name) => typeof name === "string" && name.length > 0);
+  const validNames = typeof names === "string" ? isLimitName(names) : Array.isArray(names) && names.length > 0 && names.every(isLimitName);
   if (!validNames) {
-    throw new TypeError(`Expected \`${path}.names\` to be a non-empty string or array of them, got ${got(names)}`);
+    throw new TypeError(`Expected \`${path}.names\` to be a limit name (${NAME_RULE}) or a non-empty array of them, got ${got(names)}`);
   }
   const occupy = slots.occupy ?? DEFAULT_SLOT_OPTIONS.occupy;
   if (typeof occupy !== "number" || !Number.isInteger(occupy) || occupy < 1) {

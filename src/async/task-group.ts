@@ -4,7 +4,8 @@
 // Prefect's GatherTaskGroup / gather. Public through `./index`; standard JS only.
 
 import { GatherIncomplete } from "./errors";
-import { got, isAbortConsequence, isAbortSignal, isJob, startJob, type Job, type JobResult } from "./job";
+import { got, isAbortSignal } from "../protocol/arguments";
+import { isAbortConsequence, isJob, startJob, type Job, type JobResult } from "./job";
 
 /** Options of {@link TaskGroup} and {@link gather}. */
 export interface TaskGroupOptions {

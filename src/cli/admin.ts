@@ -7,7 +7,7 @@
  */
 
 import type { CreateLimitBody, LimitRecord, UpdateLimitBody } from "../client/index";
-import { MAX_PAGE_SIZE } from "../protocol/constants";
+import { listAllLimits } from "../client/limits";
 import type { Context } from "./context";
 import { CliError, EXIT } from "./errors";
 import { leasesTable, limitDetails, limitsTable } from "./format";
@@ -16,25 +16,8 @@ export interface OutputOptions {
   json?: boolean;
 }
 
-/** Every limit, sorted by name, paging through `POST /filter` until a page comes back short. */
-async function listAll(context: Context): Promise<LimitRecord[]> {
-  const byId = new Map<string, LimitRecord>();
-  for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
-    const page = await context.client.limits.list({ limit: MAX_PAGE_SIZE, offset });
-    // A limit created or deleted between two pages shifts the rest: keep each one once.
-    for (const record of page) {
-      byId.set(record.id, record);
-    }
-    if (page.length < MAX_PAGE_SIZE) {
-      break;
-    }
-  }
-  // In the server's order: sorted by name.
-  return [...byId.values()];
-}
-
 export async function listLimits(context: Context, options: OutputOptions): Promise<number> {
-  const records = await listAll(context);
+  const records = await listAllLimits(context.client.limits);
   if (options.json) {
     context.json(records);
   } else if (records.length === 0) {

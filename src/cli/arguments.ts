@@ -6,21 +6,13 @@
  */
 
 import { InvalidArgumentError } from "commander";
-import {
-  MAX_LEASE_SECONDS,
-  MAX_NAME_LENGTH,
-  MAX_NAMES,
-  MAX_SLOTS,
-  MIN_LEASE_SECONDS,
-  NAME_PATTERN,
-} from "../protocol/constants";
+import { MAX_LEASE_SECONDS, MAX_NAMES, MAX_SLOTS, MIN_LEASE_SECONDS } from "../protocol/constants";
+import { isLimitName, NAME_RULE } from "../protocol/names";
 
 /** One limit name, by Prefect's rule. */
 export function limitName(value: string): string {
-  if (value.length === 0 || value.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(value)) {
-    throw new InvalidArgumentError(
-      `A limit name has 1 to ${MAX_NAME_LENGTH} characters, none of / % & > <.`,
-    );
+  if (!isLimitName(value)) {
+    throw new InvalidArgumentError(`A limit name has ${NAME_RULE}.`);
   }
   return value;
 }

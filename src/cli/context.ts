@@ -5,13 +5,14 @@
  */
 
 import { createClient, type GclClient, type Logger } from "../client/index";
+import { DEFAULT_URL } from "../protocol/constants";
 import { CliError, EXIT } from "./errors";
 import { styleFor, type Style } from "./format";
 import type { CliIo } from "./io";
 import type { Progress } from "./progress";
 
 /** Where `gcl` looks when neither `--url` nor `GCL_URL` says: `npm run dev`. */
-export const DEFAULT_URL = "http://127.0.0.1:8787";
+export { DEFAULT_URL };
 
 export interface ConnectionOptions {
   url?: string;

@@ -5,7 +5,14 @@
  * shape, naming the limits and the commands that would help.
  */
 
-import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, type ErrorCode, GclError } from "../client/index";
+import {
+  AcquireTimeoutError,
+  ConcurrencySlotAcquisitionError,
+  type ErrorCode,
+  GclError,
+  UnreachableError,
+} from "../client/index";
+import { DEFAULT_URL } from "../protocol/constants";
 
 /** Exit codes. `gcl run` adds its command's own (and 126, 127, 128 + signal), see docs/cli.md. */
 export const EXIT = {
@@ -54,16 +61,21 @@ function nameFor(subject: Subject): string {
   return subject.names[0] ?? "NAME";
 }
 
-/** Whether `error` says the Worker could not be reached at all (as opposed to answering 503). */
+/**
+ * Whether `error` says the Worker could not be reached at all (as opposed to answering 503): an
+ * admin call's `unavailable` caused by an `UnreachableError`, or an acquisition that failed so.
+ */
 function isUnreachable(error: Error): boolean {
-  const { cause } = error;
-  return error.name === "UnreachableError" || (cause instanceof Error && cause.name === "UnreachableError");
+  if (error instanceof ConcurrencySlotAcquisitionError) {
+    return error.reason === "unreachable";
+  }
+  return error instanceof UnreachableError || error.cause instanceof UnreachableError;
 }
 
 function unreachable(error: Error, subject: Subject): CliError {
-  const cause = error.cause instanceof Error && error.name !== "UnreachableError" ? error.cause : error;
+  const cause = error.cause instanceof UnreachableError ? error.cause : error;
   return new CliError(`Could not reach the edge-gcl Worker at ${subject.url} (${cause.message}).`, {
-    hint: "Is it running (`npm run dev` serves http://127.0.0.1:8787)? Point gcl at it with --url or GCL_URL.",
+    hint: `Is it running (\`npm run dev\` serves ${DEFAULT_URL})? Point gcl at it with --url or GCL_URL.`,
     cause: error,
   });
 }
@@ -107,6 +119,11 @@ function forCode(code: ErrorCode, detail: string, subject: Subject, error: Error
             hint: "Try again in a moment.",
             cause: error,
           });
+    case "overloaded":
+      return new CliError(`The limit object of ${quoteNames(subject.names)} at ${subject.url} is overloaded: ${detail}.`, {
+        hint: "Try again in a few seconds; spread a hot limit's callers over time (or over more limits).",
+        cause: error,
+      });
     case "route_not_found":
     case "method_not_allowed":
       return new CliError(`${subject.url} does not look like an edge-gcl Worker: ${detail}.`, {
@@ -170,10 +187,8 @@ export function explain(error: unknown, subject: Subject): CliError {
     if (isUnreachable(error)) {
       return unreachable(error, subject);
     }
-    // The client's message for `strict` and a missing limit; it lists the missing names.
-    const missing = /must be created/.test(error.message);
     return new CliError(`${error.message}.`, {
-      hint: missing ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or pass --allow-missing to skip it." : undefined,
+      hint: error.reason === "missing" ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or pass --allow-missing to skip it." : undefined,
       cause: error,
     });
   }

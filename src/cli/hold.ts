@@ -140,7 +140,7 @@ export async function runHolding(
         context.note(`Stopped by ${received} while waiting for slots; \`${command}\` was not started.`);
         return signalExitCode(received);
       }
-      const missing = await missingLimitError(context, names, error, `\`${command}\` was not started.`);
+      const missing = missingLimitError(error, `\`${command}\` was not started.`);
       if (missing !== undefined) {
         throw missing;
       }
@@ -270,7 +270,7 @@ export async function rateLimit(context: Context, names: readonly string[], opti
       context.note(`Stopped by ${received} while waiting for the rate limit.`);
       return signalExitCode(received);
     }
-    throw (await missingLimitError(context, names, error, "nothing was admitted.")) ?? error;
+    throw missingLimitError(error, "nothing was admitted.") ?? error;
   } finally {
     unwatch();
   }

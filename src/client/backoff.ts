@@ -22,6 +22,25 @@ export function fullJitterMs(attempt: number, policy: BackoffPolicy, random: () 
 }
 
 /**
+ * The delay before retrying an answer that asked for it. An `overloaded` object is never retried
+ * at once: at least its `Retry-After` (or `baseDelayMs`), doubled for every retry, plus up to as
+ * much again at random so the clients it shed do not all come back together. Any other answer
+ * waits its `Retry-After` if it gave one, else full jitter.
+ */
+export function retryDelayMs(
+  attempt: number,
+  policy: BackoffPolicy,
+  answer: { retryAfterMs: number | undefined; overloaded: boolean },
+  random: () => number = Math.random,
+): number {
+  if (!answer.overloaded) {
+    return answer.retryAfterMs ?? fullJitterMs(attempt, policy, random);
+  }
+  const floor = Math.max(answer.retryAfterMs ?? 0, policy.baseDelayMs, 1) * 2 ** Math.max(0, attempt - 1);
+  return Math.floor(floor * (1 + random()));
+}
+
+/**
  * Resolves after `ms`, or rejects with `signal.reason` as soon as `signal` aborts. The timer is
  * cleared on abort, so an aborted sleep keeps nothing alive; with `unref`, a pending one does not
  * keep a Node process alive either.

@@ -22,7 +22,7 @@ import {
 } from "./options";
 import { RpcTransport } from "./rpc";
 import { HeldSlots, isLeaseGrant, type Slots } from "./slots";
-import { got } from "./validate";
+import { got } from "../protocol/arguments";
 import { waitForSlots } from "./waiting";
 
 /** What `rateLimit()` resolves with. */
@@ -185,7 +185,7 @@ async function checkMissing(
     await giveBack();
     throw new ConcurrencySlotAcquisitionError(
       `Concurrency limits ${formatNames(missing)} must be created before acquiring slots`,
-      { names },
+      { reason: "missing", names, missing },
     );
   }
   const present = names.filter((name) => !missing.includes(name));
@@ -199,6 +199,6 @@ async function checkMissing(
 function unexpectedAnswer(names: readonly string[], body: unknown): ConcurrencySlotAcquisitionError {
   return new ConcurrencySlotAcquisitionError(
     `Unable to acquire concurrency slots on ${formatNames(names)}: unexpected answer ${got(body)} (is \`url\` an edge-gcl Worker?)`,
-    { names },
+    { reason: "unexpected_answer", names },
   );
 }

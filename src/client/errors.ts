@@ -21,22 +21,41 @@ export interface ServerRefusal {
   detail: string;
 }
 
+/**
+ * Why slots could not be taken, for callers to switch on (the message is for people):
+ * - `refused`: the server answered with an error (`code`, `detail` and `status` say which);
+ * - `missing`: a `strict` request named limits that do not exist (`missing` lists them);
+ * - `unreachable`: the service could not be reached, or did not answer in time, on every try;
+ * - `max_retries`: `maxRetries` ran out while the limits stayed full;
+ * - `timeout`: `timeoutSeconds` passed (the error is then an `AcquireTimeoutError`);
+ * - `unexpected_answer`: the answer was not one an edge-gcl Worker gives (a wrong `url`?).
+ */
+export type AcquisitionFailureReason = "refused" | "missing" | "unreachable" | "max_retries" | "timeout" | "unexpected_answer";
+
 export interface ConcurrencySlotAcquisitionErrorOptions {
+  /** Why the slots could not be taken. */
+  reason: AcquisitionFailureReason;
   /** The limit names of the request, de-duplicated and sorted. */
   names: readonly string[];
   /** The server's answer, when the server refused. */
   refusal?: ServerRefusal;
+  /** The names that have no limit (reason `missing`). */
+  missing?: readonly string[];
   cause?: unknown;
 }
 
 /**
- * Slots could not be taken: the server refused (the `code`, `detail` and `status` say why), a
- * `strict` request named a limit that does not exist, `maxRetries` ran out, or the service could
- * not be reached.
+ * Slots could not be taken; `reason` says why: the server refused (the `code`, `detail` and
+ * `status` say how), a `strict` request named a limit that does not exist, `maxRetries` ran out,
+ * `timeoutSeconds` passed, or the service could not be reached.
  */
 export class ConcurrencySlotAcquisitionError extends Error {
+  /** Why the slots could not be taken. */
+  readonly reason: AcquisitionFailureReason;
   /** The limit names of the request, de-duplicated and sorted. */
   readonly names: readonly string[];
+  /** The names that have no limit (reason `missing`); empty otherwise. */
+  readonly missing: readonly string[];
   /** The server's error code, when the server refused. */
   readonly code: ErrorCode | undefined;
   /** The server's message, when the server refused. */
@@ -47,7 +66,9 @@ export class ConcurrencySlotAcquisitionError extends Error {
   constructor(message: string, options: ConcurrencySlotAcquisitionErrorOptions) {
     super(message, { cause: options.cause });
     this.name = "ConcurrencySlotAcquisitionError";
+    this.reason = options.reason;
     this.names = options.names;
+    this.missing = options.missing ?? [];
     this.code = options.refusal?.code;
     this.detail = options.refusal?.detail;
     this.status = options.refusal?.status;
@@ -63,7 +84,7 @@ export class AcquireTimeoutError extends ConcurrencySlotAcquisitionError {
     // Prefect's wording, plus the names, so a log line says which limits were full.
     super(
       `Attempt to acquire concurrency slots on ${formatNames(options.names)} timed out after ${options.timeoutSeconds} second(s)`,
-      options,
+      { ...options, reason: "timeout" },
     );
     this.name = "AcquireTimeoutError";
     this.timeoutSeconds = options.timeoutSeconds;

@@ -4,6 +4,8 @@
  * decoding of `{detail, code}` error answers live in `./transport`, shared with RPC.
  */
 
+import { API_PREFIX } from "../protocol/constants";
+import { socketProtocols, waitPath } from "../protocol/socket";
 import {
   type HttpAnswer,
   type RequestOptions,
@@ -22,9 +24,19 @@ export {
   UnreachableError,
 } from "./transport";
 
-const API_PREFIX = "/api/v2/concurrency_limits";
+/** What a Workers `fetch` answers to an upgrade: the socket, to accept. */
+type UpgradeResponse = { status: number; webSocket?: (WebSocket & { accept(): void }) | null };
 
 export class HttpTransport extends Transport {
+  override async openSocket(name: string): Promise<WebSocket | null> {
+    return this.mayOpenSockets() ? openWaitingSocket(this.options, this.options.url + API_PREFIX + waitPath(name)) : null;
+  }
+
+  override mayOpenSockets(): boolean {
+    const { sockets, ownFetch } = this.options;
+    return sockets && (isWorkerd() || (!ownFetch && typeof globalThis.WebSocket === "function"));
+  }
+
   /**
    * Sends a request once.
    * @throws the caller's `signal.reason` when it aborts; UnreachableError on a network error or
@@ -85,6 +97,41 @@ export class HttpTransport extends Transport {
       signal?.removeEventListener("abort", onAbort);
     }
   }
+}
+
+/**
+ * Opens a waiting socket: in Workers through the configured `fetch` (a service binding too), as
+ * the runtime makes outgoing sockets; elsewhere with the global `WebSocket`, when `fetch` is the
+ * global one (a custom `fetch` may not reach the same place). Null when neither can.
+ */
+async function openWaitingSocket(options: HttpTransport["options"], url: string): Promise<WebSocket | null> {
+  const protocols = socketProtocols(options.token);
+  if (isWorkerd()) {
+    const headers: Record<string, string> = { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols.join(", ") };
+    const response = (await options.fetch(url, { method: "GET", headers })) as unknown as UpgradeResponse;
+    const socket = response.status === 101 ? response.webSocket : null;
+    socket?.accept();
+    return socket ?? null;
+  }
+  const socket = new WebSocket(url.replace(/^http/, "ws"), protocols);
+  return new Promise<WebSocket | null>((resolve) => {
+    const timer = setTimeout(() => settle(null), options.requestTimeoutMs);
+    const settle = (result: WebSocket | null): void => {
+      clearTimeout(timer);
+      if (result === null) {
+        socket.close();
+      }
+      resolve(result);
+    };
+    socket.addEventListener("open", () => settle(socket), { once: true });
+    socket.addEventListener("error", () => settle(null), { once: true });
+    socket.addEventListener("close", () => settle(null), { once: true });
+  });
+}
+
+/** Workers make outgoing sockets with `fetch` (they have `WebSocketPair`). */
+function isWorkerd(): boolean {
+  return typeof (globalThis as { WebSocketPair?: unknown }).WebSocketPair === "function";
 }
 
 function parseBody(text: string): unknown {

@@ -4,7 +4,13 @@
  */
 
 export { createClient, type GclClient, type RateLimitResult } from "./client";
-export { AcquireTimeoutError, ConcurrencySlotAcquisitionError, LeaseLostError, type ServerRefusal } from "./errors";
+export {
+  AcquireTimeoutError,
+  type AcquisitionFailureReason,
+  ConcurrencySlotAcquisitionError,
+  LeaseLostError,
+  type ServerRefusal,
+} from "./errors";
 export type { AdminCallOptions, LimitsApi } from "./limits";
 export {
   DEFAULT_ACQUIRE_OPTIONS,
@@ -23,6 +29,7 @@ export {
   type WaitOptions,
 } from "./options";
 export type { Slots } from "./slots";
+export { UnreachableError } from "./transport";
 export { GclError, isErrorCode, STATUS_BY_CODE, type ErrorBody, type ErrorCode, type FieldError } from "../protocol/errors";
 export type {
   DurationSummary,

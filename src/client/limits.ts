@@ -5,10 +5,12 @@
  * unreachable service is code `unavailable`.
  */
 
+import { MAX_PAGE_SIZE } from "../protocol/constants";
 import { GclError } from "../protocol/errors";
 import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
-import { type HttpAnswer, refusalOf, toGclError, type Transport, unreachable, UnreachableError } from "./http";
-import { got } from "./validate";
+import { type HttpAnswer, refusalOf, toGclError, type Transport } from "./http";
+import { type Refusal, request } from "./request";
+import { got } from "../protocol/arguments";
 import type { HistoryResolution, LimitHistory, MetricsSnapshot } from "../protocol/observe";
 
 /** Per-call options of the administration calls. */
@@ -51,24 +53,11 @@ export interface LimitsApi {
   metrics(options?: AdminCallOptions & { offset?: number }): Promise<MetricsSnapshot>;
 }
 
-/** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
-type Refusal = (answer: HttpAnswer) => GclError | undefined;
-
 type CallOptions = AdminCallOptions & { fromRoot?: boolean };
 
 export function createLimitsApi(http: Transport): LimitsApi {
-  async function call(method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> {
-    let answer: HttpAnswer;
-    try {
-      answer = await http.send(method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false });
-    } catch (error) {
-      throw error instanceof UnreachableError ? unreachable(error) : error;
-    }
-    if (answer.status < 200 || answer.status >= 300) {
-      throw refusal?.(answer) ?? toGclError(answer);
-    }
-    return answer;
-  }
+  const call = (method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> =>
+    request(http, method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false }, refusal);
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
   async function read<T>(method: string, path: string, body: unknown, options?: CallOptions, refusal?: Refusal): Promise<T> {
@@ -132,6 +121,24 @@ export function createLimitsApi(http: Transport): LimitsApi {
     metrics: async (options = {}) =>
       read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, { ...options, fromRoot: true }),
   };
+}
+
+/**
+ * Every limit, in the server's order (by name): pages through `list` until a page comes back
+ * short. A limit created or deleted between two pages shifts the rest, so each name is kept once
+ * (its latest record). For the CLI's `ls` and the dashboard.
+ */
+export async function listAllLimits(limits: Pick<LimitsApi, "list">, options?: AdminCallOptions): Promise<LimitRecord[]> {
+  const byName = new Map<string, LimitRecord>();
+  for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
+    const page = await limits.list({ limit: MAX_PAGE_SIZE, offset }, options);
+    for (const record of page) {
+      byName.set(record.name, record);
+    }
+    if (page.length < MAX_PAGE_SIZE) {
+      return [...byName.values()];
+    }
+  }
 }
 
 /** How many create-then-read rounds `ensure` makes while another caller deletes the limit. */

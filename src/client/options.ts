@@ -6,16 +6,18 @@
 
 import {
   DEFAULT_LEASE_SECONDS,
+  DEFAULT_URL,
   MAX_LEASE_SECONDS,
   MAX_HOLDER_TYPE_LENGTH,
   MAX_NAME_LENGTH,
   MAX_NAMES,
   MAX_SLOTS,
   MIN_LEASE_SECONDS,
-  NAME_PATTERN,
 } from "../protocol/constants";
+import { isLimitName, NAME_RULE } from "../protocol/names";
 import type { LeaseHolder } from "../protocol/types";
-import { expectInteger, expectNumber, expectObject, got, isAbortSignal, isHolder, isHttpUrl } from "./validate";
+import { got, isAbortSignal } from "../protocol/arguments";
+import { expectInteger, expectNumber, expectObject, isHolder, isHttpUrl } from "./validate";
 
 // ── Client ──
 
@@ -106,12 +108,19 @@ export interface ClientOptions {
    * @default 30
    */
   readonly requestTimeoutSeconds?: number;
+  /**
+   * Whether a single-name wait waits over the limit's WebSocket (pushed, hibernating, no polling)
+   * where the runtime has one: Workers (through `fetch`), and Node ≥ 22, Deno, Bun and browsers
+   * (their `WebSocket`, when `fetch` is the global one). Falls back to long-polls otherwise.
+   * @default true
+   */
+  readonly sockets?: boolean;
 }
 
 export const DEFAULT_RETRY_OPTIONS = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 } as const;
 
 export const DEFAULT_CLIENT_OPTIONS = {
-  url: "http://127.0.0.1:8787",
+  url: DEFAULT_URL,
   requestTimeoutSeconds: 30,
 } as const;
 
@@ -124,6 +133,10 @@ export interface ResolvedClientOptions {
   readonly logger: Logger;
   readonly retry: Required<RetryOptions>;
   readonly requestTimeoutMs: number;
+  /** Whether waits may use WebSockets. */
+  readonly sockets: boolean;
+  /** Whether `fetch` is the caller's own (then a socket is opened through it, or not at all). */
+  readonly ownFetch: boolean;
 }
 
 /**
@@ -155,6 +168,9 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
   }
   const requestTimeoutSeconds = options.requestTimeoutSeconds ?? DEFAULT_CLIENT_OPTIONS.requestTimeoutSeconds;
   expectNumber(requestTimeoutSeconds, "requestTimeoutSeconds", { min: 0, exclusiveMin: true });
+  if (options.sockets !== undefined && typeof options.sockets !== "boolean") {
+    throw new TypeError(`Expected \`sockets\` to be a boolean, got ${got(options.sockets)}`);
+  }
   // Read `fetch` at call time: tests and polyfills may replace the global after the client is made.
   const fetch: FetchLike = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   return {
@@ -165,6 +181,8 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     logger,
     retry: resolveRetryOptions(options.retry),
     requestTimeoutMs: requestTimeoutSeconds * 1000,
+    sockets: options.sockets ?? true,
+    ownFetch: options.fetch !== undefined,
   };
 }
 
@@ -330,10 +348,8 @@ export function resolveAcquireOptions(options: AcquireOptions = {}): ResolvedAcq
 export function resolveNames(names: Names): string[] {
   const list: readonly unknown[] = typeof names === "string" ? [names] : Array.isArray(names) ? names : [names];
   for (const name of list) {
-    if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH || !NAME_PATTERN.test(name)) {
-      throw new TypeError(
-        `Expected \`names\` to be limit names (1-${MAX_NAME_LENGTH} characters, none of / % & > <), got ${got(name)}`,
-      );
+    if (!isLimitName(name)) {
+      throw new TypeError(`Expected \`names\` to be limit names (${NAME_RULE}), got ${got(name)}`);
     }
   }
   const unique = [...new Set(list as readonly string[])].sort();

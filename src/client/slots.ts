@@ -7,8 +7,9 @@
 import type { LeasedLimit, LeaseGrant } from "../protocol/types";
 import { sleep, unrefTimer } from "./backoff";
 import { formatNames, LeaseLostError } from "./errors";
-import { type HttpAnswer, isTransient, refusalOf, toGclError, unreachable, type Transport, UnreachableError } from "./http";
+import { isTransient, refusalOf, toGclError, unreachable, type Transport, UnreachableError } from "./http";
 import type { Logger, ResolvedAcquireOptions } from "./options";
+import { request } from "./request";
 
 /** Renew when this fraction of the lease has passed. */
 const RENEW_AT_FRACTION = 0.75;
@@ -134,16 +135,8 @@ export class HeldSlots implements Slots {
     if (!this.#holdsLease()) {
       return;
     }
-    let answer: HttpAnswer;
-    try {
-      // Not the caller's signal: the slots must go back even when the caller gave up.
-      answer = await this.#http.send("POST", "/decrement-with-lease", { body: { lease_id: this.leaseId } });
-    } catch (error) {
-      throw error instanceof UnreachableError ? unreachable(error) : error;
-    }
-    if (answer.status < 200 || answer.status >= 300) {
-      throw toGclError(answer);
-    }
+    // Not the caller's signal: the slots must go back even when the caller gave up.
+    await request(this.#http, "POST", "/decrement-with-lease", { body: { lease_id: this.leaseId } });
   }
 
   /**

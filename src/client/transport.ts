@@ -7,7 +7,7 @@
  */
 
 import { type ErrorCode, type FieldError, GclError, isErrorCode, STATUS_BY_CODE } from "../protocol/errors";
-import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
+import { fullJitterMs, parseRetryAfterMs, retryDelayMs, sleep } from "./backoff";
 import type { ServerRefusal } from "./errors";
 import type { FetchResponse, ResolvedClientOptions } from "./options";
 
@@ -67,6 +67,19 @@ export abstract class Transport {
   abstract once(method: string, path: string, options?: RequestOptions): Promise<HttpAnswer>;
 
   /**
+   * Opens the waiting socket of limit `name` (`GET …/{name}/wait`), open and ready to send; null
+   * where this transport or runtime has none (RPC, or no WebSocket) or the server refused it.
+   */
+  async openSocket(_name: string): Promise<WebSocket | null> {
+    return null;
+  }
+
+  /** Whether `openSocket` may open one here (sockets allowed, and a way to open them). */
+  mayOpenSockets(): boolean {
+    return false;
+  }
+
+  /**
    * Sends a request, retrying passing failures up to `retry.maxAttempts` times. Resolves with the
    * last answer, whatever its status.
    * @throws the caller's `signal.reason` when it aborts; UnreachableError when no attempt got an answer.
@@ -81,8 +94,11 @@ export abstract class Transport {
         if (!isTransient(answer) || attempt >= retry.maxAttempts) {
           return answer;
         }
-        // A 429 or 503 may say when to come back; otherwise back off at random.
-        delayMs = parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, retry);
+        // A 429 or 503 may say when to come back; an overloaded object is never retried at once.
+        delayMs = retryDelayMs(attempt, retry, {
+          retryAfterMs: parseRetryAfterMs(answer.headers.get("retry-after")),
+          overloaded: errorCodeOf(answer) === "overloaded",
+        });
         if (await outlives(delayMs, deadline, options.signal)) {
           return answer;
         }

@@ -4,19 +4,8 @@
  */
 
 import { MAX_HOLDER_TYPE_LENGTH, MAX_NAME_LENGTH } from "../protocol/constants";
+import { got } from "../protocol/arguments";
 import type { LeaseHolder } from "../protocol/types";
-
-/** Describes a value for a message: `` `x` (string) ``. */
-export function got(value: unknown): string {
-  const type = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
-  let text: string;
-  try {
-    text = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
-  } catch {
-    text = Object.prototype.toString.call(value);
-  }
-  return `\`${text.length > 80 ? `${text.slice(0, 77)}...` : text}\` (${type})`;
-}
 
 export function expectObject(value: unknown, label: string): void {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -52,18 +41,6 @@ export function isHttpUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Duck-typed, so a signal from another realm (or a polyfill) is accepted. */
-export function isAbortSignal(value: unknown): value is AbortSignal {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    "aborted" in value &&
-    typeof value.aborted === "boolean" &&
-    "addEventListener" in value &&
-    typeof value.addEventListener === "function"
-  );
 }
 
 export function isHolder(value: unknown): value is LeaseHolder {

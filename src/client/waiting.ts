@@ -3,7 +3,8 @@
  * server's `wait_seconds` (at most 60 s each, never past the caller's deadline) until the slots are
  * granted, `timeoutSeconds` passes, `maxRetries` runs out or the caller aborts. A single-name
  * request keeps its place in line across polls and network errors by sending the same
- * `request_id` each time, and withdraws it when it gives up. A server that
+ * `request_id` each time, and withdraws it when it gives up; where it can, it waits over the
+ * limit's WebSocket instead (`./socket-wait`), with no polling at all. A server that
  * answers 423 before the wait it was asked for (one that does not wait, or a race it resolves by
  * asking the client to come back) is honoured with a sleep of its `Retry-After`.
  */
@@ -13,6 +14,8 @@ import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
 import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, formatNames } from "./errors";
 import { type HttpAnswer, isTransient, refusalOf, type Transport, UnreachableError } from "./http";
 import type { ResolvedWaitOptions } from "./options";
+import { NO_SOCKET, waitBySocket } from "./socket-wait";
+import type { SocketRequest } from "../protocol/socket";
 
 /** One acquisition request, re-sent with a new `wait_seconds` on every attempt. */
 export interface SlotRequest {
@@ -31,6 +34,9 @@ const RIDE_OUT_MS = 60_000;
 /** Backoff between tries while the service cannot be reached. */
 const OUTAGE_BACKOFF = { baseDelayMs: 250, maxDelayMs: 2_000 } as const;
 
+/** The wait of a first try made before a socket: long enough to take a place in line. */
+const FIRST_TRY_SECONDS = 0.001;
+
 /** Backoff for a 423 that came without a usable `Retry-After` (never from this server). */
 const LOCKED_BACKOFF = { baseDelayMs: 100, maxDelayMs: 10_000 } as const;
 
@@ -47,17 +53,36 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
   const timedOut = (cause?: unknown): AcquireTimeoutError =>
     // `timeoutSeconds` is set whenever the deadline is finite.
     new AcquireTimeoutError({ names, timeoutSeconds: timeoutSeconds ?? 0, cause });
-
   // One name: one request id for the whole wait, so every poll and every retry after a network
   // error comes back to the same place in line (DESIGN §7.2). Several names: a fresh id per try
   // (a refused multi-name request is withdrawn whole), and tries that got no answer are withdrawn.
   const keepsPlace = names.length === 1;
   let placeId = crypto.randomUUID();
+  // One name, waiting as long as it takes: the first try answers at once (one round trip when
+  // there is room); if it must wait, it keeps its place and waits on over the limit's socket.
+  const [only] = names;
+  let bySocket = only !== undefined && names.length === 1 && maxRetries === undefined && http.mayOpenSockets();
+  const waitBy = (): Promise<unknown> =>
+    waitBySocket(http, {
+      name: only ?? "",
+      kind: request.path === "/increment-with-lease" ? "lease" : "increment",
+      request: (requestId) => {
+        const { names: _names, wait_seconds: _wait, ...rest } = request.body(0, requestId);
+        return rest as SocketRequest["request"];
+      },
+      requestId: placeId,
+      deadline,
+      signal,
+      timedOut,
+    });
+
+  /** The `wait_seconds` of this attempt: a first try before a socket only takes its place. */
+  const nextWait = (): number => (bySocket ? Math.min(FIRST_TRY_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries));
   /** Since when every try failed to reach the service (undefined while it answers). */
   let unreachableSince: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
     signal?.throwIfAborted();
-    let waitSeconds = waitFor(deadline, maxRetries);
+    let waitSeconds = nextWait();
     let sentAt = Date.now();
     /** The request ids of this attempt's tries; a try that got no answer may still be in line. */
     const tries: string[] = [];
@@ -66,7 +91,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       answer = await http.send("POST", request.path, {
         // Recomputed for each try after a network error, so a retry never waits past the deadline.
         body: () => {
-          waitSeconds = waitFor(deadline, maxRetries);
+          waitSeconds = nextWait();
           sentAt = Date.now();
           const requestId = keepsPlace ? placeId : crypto.randomUUID();
           tries.push(requestId);
@@ -95,7 +120,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       }
       throw new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: ${error.message}`,
-        { names, cause: error },
+        { reason: "unreachable", names, cause: error },
       );
     }
     unreachableSince = undefined;
@@ -104,6 +129,14 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
     }
     if (answer.status === 200) {
       return answer.body;
+    }
+    if (bySocket && answer.status === 423 && refusalOf(answer).code === "locked") {
+      bySocket = false;
+      const granted = await waitBy();
+      if (granted !== NO_SOCKET) {
+        return granted;
+      }
+      continue;
     }
     const refusal = refusalOf(answer);
     const lastTry = tries.at(-1);
@@ -126,7 +159,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       await giveUp();
       const error = new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: ${refusal.status} ${refusal.code ?? "error"}: ${refusal.detail}`,
-        { names, refusal },
+        { reason: "refused", names, refusal },
       );
       // Still failing when time ran out: that is a timeout, caused by the failure.
       throw isTransient(answer) && Date.now() >= deadline ? timedOut(error) : error;
@@ -135,7 +168,7 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       await giveUp();
       throw new ConcurrencySlotAcquisitionError(
         `Unable to acquire concurrency slots on ${formatNames(names)}: still locked after ${attempt} attempt(s) (maxRetries: ${maxRetries})`,
-        { names, refusal },
+        { reason: "max_retries", names, refusal },
       );
     }
     const now = Date.now();

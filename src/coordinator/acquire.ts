@@ -13,9 +13,10 @@
 import type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, Refusal } from "../core/outcomes";
 import { UNDO_MARGIN_MS } from "../core/tickets";
 import { encodeLeaseId } from "../core/lease-id";
-import type { Holder, TicketKind } from "../core/state";
-import { GclError } from "../protocol/errors";
-import type { AcquireMode, MinimalLimit } from "../protocol/types";
+import type { TicketKind } from "../core/state";
+import { GclError, RULE_CODES } from "../protocol/errors";
+import { isOverloadedError, overloadedError } from "./failures";
+import type { AcquireMode, LeaseHolder, MinimalLimit } from "../protocol/types";
 
 /** What the coordinator asks of one limit object. */
 export interface LimitPort {
@@ -38,13 +39,17 @@ export interface Coordination {
   sleep(ms: number): Promise<void>;
 }
 
-export interface SlotRequest {
+/**
+ * One request to take slots on every limit in `names`, all or nothing, as the Worker serves it
+ * (the client's own `SlotRequest` is the HTTP body it sends).
+ */
+export interface AcquireRequest {
   names: readonly string[];
   slots: number;
   mode: AcquireMode;
   kind: TicketKind;
   leaseMs: number;
-  holder: Holder | null;
+  holder: LeaseHolder | null;
   /** The client's id for this request (`request_id`), so `/cancel` can withdraw it. */
   requestId: string | null;
   /** How long to wait in line, in milliseconds; 0 answers at once. */
@@ -75,14 +80,12 @@ export function normalizeNames(names: readonly string[]): string[] {
   return [...new Set(names)].sort();
 }
 
-/** Rules in the order Prefect checks them; a request id in use is reported before either. */
-const RULE_ORDER = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const;
-
 /**
  * Takes the slots `request` asks for. Resolves with the grant or the refusal.
- * @throws GclError `unavailable` when a limit object could not be reached; nothing is then held.
+ * @throws GclError `unavailable` when a limit object could not be reached (`overloaded` when it
+ * said it has too many requests); nothing is then held.
  */
-export async function acquireSlots(co: Coordination, request: SlotRequest, signal?: AbortSignal): Promise<SlotResult> {
+export async function acquireSlots(co: Coordination, request: AcquireRequest, signal?: AbortSignal): Promise<SlotResult> {
   const names = normalizeNames(request.names);
   const run = new Run(co, request, names, signal);
   const onAbort = () => co.defer(run.leaveAll());
@@ -99,6 +102,9 @@ export async function acquireSlots(co: Coordination, request: SlotRequest, signa
     // Whether the failed call took effect is unknown: undo the request everywhere it went (a
     // single-name request that can come back keeps its place in line, which holds nothing).
     await (names.length === 1 ? run.leaveAll() : run.withdrawAll());
+    if (isOverloadedError(error)) {
+      throw overloadedError(error);
+    }
     throw new GclError("unavailable", "a limit object is briefly unavailable; nothing was taken, try again", {
       cause: error,
     });
@@ -110,7 +116,7 @@ export async function acquireSlots(co: Coordination, request: SlotRequest, signa
 /** One request's pass through the limit objects. */
 class Run {
   readonly #co: Coordination;
-  readonly #request: SlotRequest;
+  readonly #request: AcquireRequest;
   readonly #names: string[];
   #ticket: string;
   readonly #ports = new Map<string, LimitPort>();
@@ -119,7 +125,7 @@ class Run {
   readonly #deadline: number;
   readonly #signal: AbortSignal | undefined;
 
-  constructor(co: Coordination, request: SlotRequest, names: string[], signal: AbortSignal | undefined) {
+  constructor(co: Coordination, request: AcquireRequest, names: string[], signal: AbortSignal | undefined) {
     this.#co = co;
     this.#signal = signal;
     this.#request = request;
@@ -157,31 +163,19 @@ class Run {
     const leaseId = encodeLeaseId(this.#ticket, [name]);
     this.#touched.add(name);
     const outcome = await this.#port(name).acquire(this.#call(this.#request.kind === "lease" ? leaseId : null));
-    switch (outcome.status) {
-      case "granted":
-        // The request may have come back to a ticket it had (its place in line, or an offer).
-        this.#ticket = outcome.ticket;
-        return {
-          status: "granted",
-          limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
-          missing: [],
-          leaseId: outcome.leaseId ?? encodeLeaseId(outcome.ticket, [name]),
-          expiresAt: outcome.expiresAt ?? this.#co.now() + this.#request.leaseMs,
-        };
-      case "missing":
-        return this.#grantedNothing([name]);
-      case "reserved":
-        throw new Error("acquire grants; only reserve answers with a reservation");
-      default:
-        return refusal(outcome, [name]);
+    if (outcome.status === "granted") {
+      // The request may have come back to a ticket it had (its place in line, or an offer).
+      this.#ticket = outcome.ticket;
     }
+    return oneNameResult(outcome, name, this.#ticket, this.#request.leaseMs, this.#co.now());
   }
 
   async many(): Promise<SlotResult> {
     // Checked everywhere first: a request invalid on any name must not wait on the others.
     const call = this.#call(null);
     const checks = await Promise.all(this.#names.map((name) => this.#port(name).check(call)));
-    for (const code of RULE_ORDER) {
+    // In RULE_CODES' order: a request id in use first, then Prefect's.
+    for (const code of RULE_CODES) {
       const breaking = this.#names.filter((_, index) => {
         const check = checks[index];
         return check?.status === "invalid" && check.code === code;
@@ -265,15 +259,8 @@ class Run {
     };
   }
 
-  /** A request whose names all matched nothing: an empty lease, as Prefect answers it. */
   #grantedNothing(missing: string[]): SlotResult {
-    return {
-      status: "granted",
-      limits: [],
-      missing,
-      leaseId: encodeLeaseId(this.#ticket, []),
-      expiresAt: this.#co.now() + this.#request.leaseMs,
-    };
+    return grantedNothing(missing, this.#ticket, this.#co.now() + this.#request.leaseMs);
   }
 
   /**
@@ -322,6 +309,40 @@ class Run {
       left = await this.#withdraw(left);
     }
   }
+}
+
+/**
+ * What one limit object's answer to a single-name request of ticket `ticket` means for the
+ * request (also for a request that waited over a socket).
+ */
+export function oneNameResult(
+  outcome: AcquireOutcome,
+  name: string,
+  ticket: string,
+  leaseMs: number,
+  now: number,
+): SlotResult {
+  switch (outcome.status) {
+    case "granted":
+      return {
+        status: "granted",
+        limits: [{ limit: outcome.limit, fencingToken: outcome.fencingToken }],
+        missing: [],
+        leaseId: outcome.leaseId ?? encodeLeaseId(outcome.ticket, [name]),
+        expiresAt: outcome.expiresAt ?? now + leaseMs,
+      };
+    case "missing":
+      return grantedNothing([name], ticket, now + leaseMs);
+    case "reserved":
+      throw new Error("acquire grants; only reserve answers with a reservation");
+    default:
+      return refusal(outcome, [name]);
+  }
+}
+
+/** A request whose names all matched nothing: an empty lease, as Prefect answers it. */
+function grantedNothing(missing: string[], ticket: string, expiresAt: number): SlotResult {
+  return { status: "granted", limits: [], missing, leaseId: encodeLeaseId(ticket, []), expiresAt };
 }
 
 function refusal(outcome: Refusal | { status: "missing" }, names: string[]): SlotResult {

@@ -3,13 +3,14 @@
  * check has no side effects; `refuse` only records the denied slots.
  */
 
+import type { RuleCode } from "../protocol/errors";
 import type { AcquireMode } from "../protocol/types";
 import { deniedSlotsAt, EPSILON, heldSlots, settle } from "./decay";
 import { estimatedRetryAfter, exactRetryAfter } from "./retry-after";
 import type { LimitConfig, LimitState } from "./state";
 
-/** A rule a request breaks on this limit, whatever its occupancy. */
-export type InvalidCode = "slots_exceed_limit" | "rate_limit_without_decay";
+/** A rule a request breaks on this limit, whatever its occupancy (a request id is checked elsewhere). */
+export type InvalidCode = Exclude<RuleCode, "request_id_in_use">;
 
 /** The outcome of the admission check, before anything is granted. */
 export type Admission =

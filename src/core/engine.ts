@@ -5,11 +5,13 @@
  * which persists what changed. `objects/limit-object.ts` hosts it in workerd; the coordinator's
  * simulation hosts it in Node with virtual time.
  *
- * A waiting request is a ticket in line (stored). A call attaches to it while it waits; when the
- * call's wait is over (a long-poll's `wait_seconds`) a request with a `request_id` keeps its place
- * for `GRACE_MS`, to come back with the same id; one without is withdrawn. A ticket that reaches
- * the head while nobody is attached is granted as an offer: it goes back after the grace unless
- * its request comes back for it.
+ * A waiting request is a ticket in line (stored). A call (a long-poll) or a socket (hibernatable,
+ * held by the host) waits on it; when a call's wait is over a request with a `request_id` keeps its
+ * place for `GRACE_MS`, to come back with the same id; one without is withdrawn. A ticket that
+ * reaches the head is granted as an offer unless a call without a request id waits on it: pushed
+ * to its socket to confirm, or answered "come back now" to its call, within `OFFER_MS`; held for
+ * the rest of the grace if nobody waits on it. An offer not taken goes back, so a waiter that died
+ * mid-wait never holds slots for longer than that.
  */
 
 import { checkAdmission, headFitsAt, refuse } from "./admission";
@@ -23,7 +25,7 @@ import {
   type CommitOutcome,
   grantedOutcome,
 } from "./outcomes";
-import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, readyHead, recoverLine } from "./queue";
+import { attach, dequeue, detach, GRACE_MS, joinLine, leaveLine, OFFER_MS, readyHead, recoverLine } from "./queue";
 import { createLimit, deleteLimit, type LimitCreate, type LimitSettings, updateLimit } from "./settings";
 import { type LimitConfig, type LimitState, putTicket, putTombstone, type Ticket } from "./state";
 import {
@@ -46,6 +48,16 @@ import { leaseInfos, limitRecord, minimalLimit, waiterInfos } from "./views";
 export type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, Refusal } from "./outcomes";
 export { PENDING_MARGIN_MS, UNDO_MARGIN_MS } from "./tickets";
 
+/** What a socket's request meets on arrival: an answer, or a place in line to wait in. */
+export type SocketArrival = AcquireOutcome | { status: "queued"; ticket: string; position: number };
+
+/** The sockets waiting on tickets, as the host keeps them (they outlive hibernation, not restarts). */
+export interface SocketWaits {
+  has(ticket: string): boolean;
+  /** Pushes a grant offered to the socket of `ticket`, to be confirmed by `confirmUntil`. */
+  offer(ticket: string, grant: Extract<AcquireOutcome, { status: "granted" }>, confirmUntil: number): void;
+}
+
 export type CreateOutcome = { status: "created" | "exists"; record: LimitRecordOf; generation: number };
 type LimitRecordOf = NonNullable<ReturnType<typeof limitRecord>>;
 
@@ -58,6 +70,7 @@ export interface EngineHost {
   save(state: LimitState): Promise<void>;
   /** Learns of what happens here, for history and events (issue 14). */
   observer?: LimitObserver;
+  sockets?: SocketWaits;
 }
 
 export class LimitEngine {
@@ -73,7 +86,7 @@ export class LimitEngine {
     this.#host = host;
     this.#calls = new Attachments(host);
     this.maxWaiters = maxWaiters;
-    recoverLine(state, host.now());
+    recoverLine(state, host.now(), (id) => host.sockets?.has(id) ?? false);
   }
 
   // ── Acquisition ──
@@ -86,6 +99,32 @@ export class LimitEngine {
   /** First phase of a multi-name request: hold the slots as a reservation, waiting for them. */
   reserve(call: AcquireCall): Promise<AcquireOutcome> {
     return this.#arrive(call, "reserve");
+  }
+
+  /**
+   * A request over a socket: granted or refused at once, or queued; then its grant is pushed to
+   * the socket (`SocketWaits.offer`) and holds once `confirm`ed. The host binds the socket to the
+   * ticket answered before it serves anything else.
+   */
+  arriveBySocket(call: AcquireCall): Promise<SocketArrival> {
+    return this.#arrive(call, "acquire", true);
+  }
+
+  /** The socket of ticket `id` confirms its offer: the grant holds. Null when no offer is left. */
+  async confirm(id: string): Promise<AcquireOutcome | null> {
+    this.#begin();
+    const ticket = this.state.tickets.get(id);
+    return this.#finish(ticket && ticket.offerUntil !== null && !ticket.pending ? this.#deliver(ticket) : null);
+  }
+
+  /** The socket of ticket `id` closed or failed: its place or its offer goes at once; a grant stays. */
+  async socketGone(id: string): Promise<void> {
+    const now = this.#begin();
+    const ticket = this.state.tickets.get(id);
+    if (ticket && (ticket.line !== null || ticket.offerUntil !== null) && this.#withdraw(id, now)) {
+      this.#host.observer?.cancelled(now);
+    }
+    await this.#finish(undefined);
   }
 
   /** What `call` would meet here now, without taking anything or counting a refusal. */
@@ -115,7 +154,9 @@ export class LimitEngine {
     });
   }
 
-  async #arrive(call: AcquireCall, intent: "acquire" | "reserve"): Promise<AcquireOutcome> {
+  async #arrive(call: AcquireCall, intent: "acquire" | "reserve"): Promise<AcquireOutcome>;
+  async #arrive(call: AcquireCall, intent: "acquire", bySocket: true): Promise<SocketArrival>;
+  async #arrive(call: AcquireCall, intent: "acquire" | "reserve", bySocket = false): Promise<SocketArrival> {
     const now = this.#begin();
     const state = this.state;
     const mine = ticketToComeBackTo(this.state, call, intent);
@@ -124,7 +165,7 @@ export class LimitEngine {
       return this.#finish({ status: "invalid", code: "request_id_in_use" });
     }
     if (mine) {
-      return this.#comeBack(mine, call, now);
+      return bySocket ? this.#comeBackBySocket(mine, now) : this.#comeBack(mine, call, now);
     }
     const admission = checkAdmission(state, call, now, "arrival");
     if (admission.status === "ok" || admission.status === "inactive") {
@@ -134,7 +175,7 @@ export class LimitEngine {
     if (admission.status !== "full") {
       return this.#finish(admission);
     }
-    if (call.waitMs <= 0) {
+    if (call.waitMs <= 0 && !bySocket) {
       this.#host.observer?.refused(now, false);
       return this.#finish(refuse(state, call.slots, now, this.#host.random));
     }
@@ -145,6 +186,9 @@ export class LimitEngine {
     }
     const request = { ...ticketRequest(call), leaseId: intent === "acquire" ? call.leaseId : null };
     joinLine(state, request, { intent, mode: call.mode, leaseMs: call.leaseMs, waitUntil: now + call.waitMs }, now);
+    if (bySocket) {
+      return this.#finish({ status: "queued", ticket: call.ticket, position: state.queue.length });
+    }
     const outcome = this.#calls.wait(call.ticket, call.waitMs, () => void this.#waitOver(call.ticket));
     await this.#finish(undefined);
     return outcome;
@@ -167,10 +211,26 @@ export class LimitEngine {
       await this.#finish(undefined);
       return outcome;
     }
-    // Delivered: an offer is one no more.
+    return this.#finish(this.#deliver(ticket));
+  }
+
+  /** A socket came back for its request's ticket (a reconnect): its place, or its offer at once. */
+  async #comeBackBySocket(ticket: Ticket, now: number): Promise<SocketArrival> {
+    if (!ticket.line) {
+      return this.#finish(this.#deliver(ticket));
+    }
+    // A long-poll of the same request lets go: the socket waits on the ticket from now on.
+    this.#calls.letGo(ticket.id)?.resolve({ status: "locked", retryAfterSeconds: 0 });
+    attach(this.state, ticket.id, now);
+    const position = this.state.queue.findIndex((waiter) => waiter.id === ticket.id) + 1;
+    return this.#finish({ status: "queued", ticket: ticket.id, position });
+  }
+
+  /** An offer taken by its request: it is one no more. */
+  #deliver(ticket: Ticket): AcquireOutcome {
     const delivered = { ...ticket, offerUntil: null };
     putTicket(this.state, delivered);
-    return this.#finish(grantedOutcome(delivered, this.#minimal()));
+    return grantedOutcome(delivered, this.#minimal());
   }
 
   /**
@@ -350,8 +410,9 @@ export class LimitEngine {
   }
 
   /**
-   * Hands slots to the head of the line while it fits — to the call waiting on it, or as an offer
-   * while none is — then sets the decay timer for the moment the next one will.
+   * Hands slots to the head of the line while it fits, then sets the decay timer for the moment
+   * the next one will. A call without a request id gets its grant; anything else is offered (see
+   * the top of this file).
    */
   #serveQueue(): void {
     const state = this.state;
@@ -365,15 +426,23 @@ export class LimitEngine {
         continue;
       }
       const waiting = state.tickets.get(waiter.id);
-      const graceUntil = waiting?.line?.graceUntil ?? now + GRACE_MS;
       const joinedAt = waiting?.acquiredAt ?? now;
+      // A reservation needs no offer: it is only held until its request commits it.
+      const direct = waiting?.requestId == null || waiting.line?.intent === "reserve";
+      const pushed = !attachment && (this.#host.sockets?.has(waiter.id) ?? false);
+      const offerUntil = attachment || pushed ? now + OFFER_MS : (waiting?.line?.graceUntil ?? now + GRACE_MS);
       dequeue(state, waiter.id);
-      const granted = grantFromLine(state, waiter.id, attachment ? null : graceUntil, now);
-      if (granted) {
-        this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now);
+      const granted = grantFromLine(state, waiter.id, attachment && direct ? null : offerUntil, now);
+      if (!granted) {
+        continue;
       }
-      if (granted && attachment) {
-        attachment.resolve(grantedOutcome(granted, this.#minimal()));
+      this.#host.observer?.granted(granted.slots, now - joinedAt, granted.id, now);
+      const outcome = grantedOutcome(granted, this.#minimal());
+      if (attachment) {
+        // One that can come back confirms by coming back at once; a dead one never does.
+        attachment.resolve(direct ? outcome : { status: "locked", retryAfterSeconds: 0 });
+      } else if (pushed && outcome.status === "granted") {
+        this.#host.sockets?.offer(waiter.id, outcome, offerUntil);
       }
     }
     if (this.#decayTimer !== null) {

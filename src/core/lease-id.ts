@@ -4,7 +4,8 @@
  * Shape: `<ticket id>.<base64url of the JSON array of names>`, the ticket id a UUID. Pure.
  */
 
-import { MAX_NAME_LENGTH, MAX_NAMES } from "../protocol/constants";
+import { MAX_NAMES } from "../protocol/constants";
+import { isLimitName } from "../protocol/names";
 
 /** `atob` would quietly skip whitespace and padding; an id we issued has neither. */
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
@@ -45,7 +46,7 @@ export function decodeLeaseId(leaseId: string): string[] | null {
     if (
       Array.isArray(names) &&
       names.length <= MAX_NAMES &&
-      names.every((name) => typeof name === "string" && name.length > 0 && name.length <= MAX_NAME_LENGTH)
+      names.every(isLimitName)
     ) {
       return names as string[];
     }

@@ -4,9 +4,9 @@
  * the Durable Object that hosts it and the coordinator. Pure types and builders.
  */
 
-import type { AcquireMode, MinimalLimit } from "../protocol/types";
-import type { InvalidCode } from "./admission";
-import type { Holder, Ticket, TicketKind } from "./state";
+import type { RuleCode } from "../protocol/errors";
+import type { AcquireMode, LeaseHolder, MinimalLimit } from "../protocol/types";
+import type { Ticket, TicketKind } from "./state";
 
 /** One acquisition on this limit, as the coordinator asks for it. */
 export interface AcquireCall {
@@ -21,13 +21,13 @@ export interface AcquireCall {
   mode: AcquireMode;
   /** Lease length in milliseconds (kind `lease`). */
   leaseMs: number;
-  holder: Holder | null;
+  holder: LeaseHolder | null;
   /** How long the request may wait in line here; 0 answers at once. */
   waitMs: number;
 }
 
 export type Refusal =
-  | { status: "invalid"; code: InvalidCode | "request_id_in_use" }
+  | { status: "invalid"; code: RuleCode }
   | { status: "locked"; retryAfterSeconds: number }
   | { status: "queue_full"; retryAfterSeconds: number };
 
@@ -51,7 +51,7 @@ export type AcquireOutcome =
 /** What a request would meet here, without taking anything (multi-name requests ask first). */
 export type CheckOutcome =
   | { status: "ok" | "full" | "inactive" | "missing" }
-  | { status: "invalid"; code: InvalidCode | "request_id_in_use" };
+  | { status: "invalid"; code: RuleCode };
 
 export type CommitOutcome =
   | { status: "granted"; fencingToken: number | null; expiresAt: number | null }

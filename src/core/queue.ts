@@ -11,6 +11,11 @@ import { deleteTicket, type LimitState, type LinePlace, NEVER, putTicket, type T
 
 /** How long a ticket keeps its place with no call waiting on it. */
 export const GRACE_MS = 10_000;
+/**
+ * How long a grant from the line waits for its request to confirm it (a socket's `confirm`, or a
+ * long-poll's request coming back): a waiter that died mid-wait holds slots no longer than this.
+ */
+export const OFFER_MS = 5_000;
 
 /** Puts a request at the back of the line, with a call attached until `place.waitUntil`. */
 export function joinLine(
@@ -74,13 +79,18 @@ export function dequeue(state: LimitState, id: string): boolean {
 }
 
 /**
- * After a load no call is attached to anything: the queue is rebuilt from the waiting tickets,
- * every waiter that can come back (it has a request id) and every offer gets a full grace, and a
- * waiter that cannot come back leaves the line at once.
+ * After a load no call is attached to anything, but sockets that waited through hibernation
+ * (`socketWaits`) still are: the queue is rebuilt from the waiting tickets, every other waiter
+ * that can come back (it has a request id) and every offer gets a full grace, and a waiter that
+ * cannot come back leaves the line at once.
  */
-export function recoverLine(state: LimitState, now: number): void {
+export function recoverLine(state: LimitState, now: number, socketWaits: (id: string) => boolean = () => false): void {
   rebuildQueue(state);
   for (const ticket of [...state.tickets.values()]) {
+    if (socketWaits(ticket.id)) {
+      // Its socket waits on: attached as it was, an offer still its to confirm.
+      continue;
+    }
     if (ticket.line && ticket.requestId === null) {
       leaveLine(state, ticket.id, now);
     } else if (ticket.line) {

@@ -9,9 +9,6 @@
 import type { AcquireMode, LeaseHolder, LocationHint } from "../protocol/types";
 import { type DueEntry, pushDue } from "./due";
 
-/** Who holds a lease, as the client described it. */
-export type Holder = LeaseHolder;
-
 /** A limit's settings, as created and patched through the API. */
 export interface LimitConfig {
   id: string;
@@ -53,7 +50,7 @@ export interface Ticket {
   counted: number;
   /** Slots this grant poured into the decaying bucket: refunded if the grant is withdrawn. */
   bucketed: number;
-  holder: Holder | null;
+  holder: LeaseHolder | null;
   acquiredAt: number;
   /**
    * A lease dies, a reservation is dropped and an increment folds the instant `now > expiresAt`.

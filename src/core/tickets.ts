@@ -5,6 +5,7 @@
  * withdrawal and `/decrement`. Pure: `now` is an argument.
  */
 
+import type { LeaseHolder } from "../protocol/types";
 import { popDue } from "./due";
 import { dequeue } from "./queue";
 import { isDecaying, pourIntoBucket, recordOccupancy, refundBucket } from "./decay";
@@ -12,7 +13,6 @@ import { ticketIdOf } from "./lease-id";
 import {
   deleteTicket,
   deleteTombstone,
-  type Holder,
   issueToken,
   type LimitState,
   putTicket,
@@ -39,7 +39,7 @@ export interface TicketRequest {
   /** The lease id (kind `lease`); null for increments and for reservations. */
   leaseId: string | null;
   slots: number;
-  holder: Holder | null;
+  holder: LeaseHolder | null;
 }
 
 /** Slots a grant adds to occupancy: none on an inactive limit (it is skipped, A-6.5). */

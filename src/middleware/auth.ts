@@ -10,6 +10,7 @@
 
 import type { MiddlewareHandler } from "hono";
 import { GclError } from "../protocol/errors";
+import { socketToken } from "../protocol/socket";
 
 /** What a route requires: `client` routes accept either token, `admin` routes only the admin's. */
 export type Role = "client" | "admin";
@@ -71,6 +72,16 @@ function candidateTokens(header: string | undefined): { scheme: "Bearer" | "Basi
   return { scheme: "Basic", candidates: [decoded, colon === -1 ? decoded : decoded.slice(colon + 1)] };
 }
 
+/** The Authorization header, or for a WebSocket (browsers cannot set headers) the token in its subprotocol. */
+function authorization(headers: Headers): string | undefined {
+  const header = headers.get("Authorization");
+  if (header !== null) {
+    return header;
+  }
+  const token = socketToken(headers.get("Sec-WebSocket-Protocol"));
+  return token === undefined ? undefined : `Bearer ${token}`;
+}
+
 export function requireRole(role: Role): MiddlewareHandler<{ Bindings: Env }> {
   return async function authorize(c, next) {
     const { GCL_ADMIN_TOKEN: adminToken, GCL_CLIENT_TOKEN: clientToken } = c.env;
@@ -83,7 +94,7 @@ export function requireRole(role: Role): MiddlewareHandler<{ Bindings: Env }> {
         "auth is not configured: set GCL_ADMIN_TOKEN (and GCL_CLIENT_TOKEN) with `wrangler secret put`",
       );
     }
-    const credentials = candidateTokens(c.req.header("Authorization"));
+    const credentials = candidateTokens(authorization(c.req.raw.headers));
     if (credentials === null) {
       throw new GclError("unauthorized", "missing bearer token: send `Authorization: Bearer <token>`");
     }

@@ -24,6 +24,7 @@ import { nextDueAt } from "../core/tickets";
 import { MAX_WAITERS } from "../protocol/constants";
 import type { LimitLeases, LimitRecord, MinimalLimit } from "../protocol/types";
 import { LimitStore } from "./limit-store";
+import { WaitingSockets } from "./waiting-sockets";
 
 export type { AcquireCall, AcquireOutcome, CheckOutcome, CommitOutcome, CreateOutcome } from "../core/engine";
 
@@ -36,6 +37,7 @@ export class LimitObject extends DurableObject<Env> {
   readonly #engine: LimitEngine;
   #alarmAt: number | null = null;
   readonly #history: HistoryStore;
+  readonly #sockets: WaitingSockets;
   /** Prefect events to the sinks in wrangler.toml (public so tests can fake sinks). */
   readonly events: EventOutbox;
   #historyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -46,6 +48,7 @@ export class LimitObject extends DurableObject<Env> {
     this.#history = new HistoryStore(ctx.storage);
     this.#history.flushSoon = () => this.#flushHistorySoon();
     this.events = new EventOutbox(sinksOf(env), (promise) => ctx.waitUntil(promise));
+    this.#sockets = new WaitingSockets(ctx, () => this.now());
     this.#engine = new LimitEngine(
       this.#store.load(),
       {
@@ -55,9 +58,11 @@ export class LimitObject extends DurableObject<Env> {
         clearTimer: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
         save: (state) => this.#save(state),
         observer: this.#observer(),
+        sockets: this.#sockets,
       },
       MAX_WAITERS,
     );
+    this.#sockets.engine = this.#engine;
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -131,6 +136,25 @@ export class LimitObject extends DurableObject<Env> {
 
   leases(): Promise<LimitLeases | null> {
     return this.#engine.leases();
+  }
+
+  // ── waiting sockets (hibernatable; see waiting-sockets.ts) ──
+
+  /** The upgrade of `GET …/{name}/wait`, forwarded by the Worker after auth. */
+  override async fetch(request: Request): Promise<Response> {
+    return this.#sockets.accept(request);
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.#sockets.message(socket, message);
+  }
+
+  override async webSocketClose(socket: WebSocket): Promise<void> {
+    await this.#sockets.closed(socket);
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    await this.#sockets.closed(socket);
   }
 
   // ── history, metrics and events ──

@@ -5,7 +5,7 @@
  * addressed by name, and a lease id names the limits it covers.
  */
 
-import { acquireSlots, normalizeNames, type SlotRequest, type SlotResult } from "../coordinator/acquire";
+import { acquireSlots, normalizeNames, type AcquireRequest, type SlotResult } from "../coordinator/acquire";
 import { workerCoordination } from "../coordinator/workers";
 import { decodeLeaseId, ticketIdOf } from "../core/lease-id";
 import { DEFAULT_LEASE_SECONDS } from "../protocol/constants";
@@ -29,7 +29,7 @@ export interface WaitContext {
 }
 
 /** Turns a refusal into the error the caller gets. */
-function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
+export function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
   switch (result.status) {
     case "locked":
       return new GclError("locked", DETAIL.locked, { retryAfterSeconds: result.retryAfterSeconds });
@@ -50,7 +50,7 @@ function refusal(result: Exclude<SlotResult, { status: "granted" }>): GclError {
 }
 
 /** The acquisition an increment body asks for: slots under a lease, or without one. */
-function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): SlotRequest {
+export function acquireRequest(body: IncrementWithLeaseBody, kind: AcquireRequest["kind"]): AcquireRequest {
   return {
     names: body.names,
     slots: body.slots,
@@ -66,7 +66,7 @@ function slotRequest(body: IncrementWithLeaseBody, kind: SlotRequest["kind"]): S
 /** Takes the slots; a caller that goes away withdraws what is waiting or was granted too late. */
 async function acquire(
   env: Env,
-  request: SlotRequest,
+  request: AcquireRequest,
   context: WaitContext,
 ): Promise<Extract<SlotResult, { status: "granted" }>> {
   const waitUntil = context.waitUntil ?? ((task: Promise<unknown>) => void task);
@@ -94,7 +94,7 @@ async function releaseLease(env: Env, leaseId: string, names: readonly string[])
 
 /** Takes slots without a lease (rate limits, or slots given back with `decrement`). */
 export async function increment(env: Env, body: IncrementBody, context: WaitContext = {}): Promise<MinimalLimit[]> {
-  const result = await acquire(env, slotRequest(body, "increment"), context);
+  const result = await acquire(env, acquireRequest(body, "increment"), context);
   return result.limits.map(({ limit }) => limit);
 }
 
@@ -104,7 +104,11 @@ export async function incrementWithLease(
   body: IncrementWithLeaseBody,
   context: WaitContext = {},
 ): Promise<LeaseGrant> {
-  const result = await acquire(env, slotRequest(body, "lease"), context);
+  return leaseGrant(await acquire(env, acquireRequest(body, "lease"), context));
+}
+
+/** A lease grant as the API answers it. */
+export function leaseGrant(result: Extract<SlotResult, { status: "granted" }>): LeaseGrant {
   return {
     lease_id: result.leaseId,
     limits: result.limits.map(({ limit, fencingToken }) => ({ ...limit, fencing_token: fencingToken ?? 0 })),

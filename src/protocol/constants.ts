@@ -1,7 +1,13 @@
 /**
- * Numeric bounds and defaults of the wire contract, shared by the Worker's validation, the core,
- * the client's up-front option checks and the CLI. Runtime-neutral: imports nothing.
+ * Numeric bounds, defaults and fixed strings of the wire contract, shared by the Worker's
+ * validation and routes, the core, the client's up-front option checks and the CLI.
+ * Runtime-neutral: imports nothing.
  */
+
+/** Where every API route lives (Prefect's path for global concurrency limits). */
+export const API_PREFIX = "/api/v2/concurrency_limits";
+/** The Worker's base URL when none is given: where `npm run dev` serves. */
+export const DEFAULT_URL = "http://127.0.0.1:8787";
 
 /** Default lease duration when a request gives none. */
 export const DEFAULT_LEASE_SECONDS = 60;
@@ -30,6 +36,11 @@ export const MAX_SLOTS = 1_000_000_000;
 export const MIN_SLOT_DECAY_PER_SECOND = 0.000_001;
 /** The longest `Retry-After` the API advises: come back within the hour and ask again. */
 export const MAX_RETRY_AFTER_SECONDS = 3_600;
+/**
+ * The `Retry-After` of an `overloaded` answer: an object that asked for less load is given at
+ * least this long (clients add jitter and double it on every retry).
+ */
+export const OVERLOADED_RETRY_AFTER_SECONDS = 1;
 /** Most requests that may wait in one limit's line at once. */
 export const MAX_WAITERS = 10_000;
 /** A client-chosen `request_id`: letters, digits, `-` and `_` (it becomes part of lease ids). */

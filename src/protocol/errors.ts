@@ -4,7 +4,7 @@
  * nothing but the protocol's constants.
  */
 
-import { MAX_WAITERS } from "./constants";
+import { MAX_WAITERS, OVERLOADED_RETRY_AFTER_SECONDS } from "./constants";
 
 /** Every error `code` the API can answer with. These strings are API: they never change meaning. */
 export const STATUS_BY_CODE = {
@@ -22,14 +22,26 @@ export const STATUS_BY_CODE = {
   request_id_in_use: 409,
   lease_not_found: 410,
   payload_too_large: 413,
+  upgrade_required: 426,
   locked: 423,
   queue_full: 423,
   auth_not_configured: 503,
   unavailable: 503,
+  overloaded: 503,
   internal: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof STATUS_BY_CODE;
+
+/**
+ * The rules a request can break whatever a limit's occupancy, in the order they are reported (a
+ * request id in use first, then Prefect's order). The engine, the coordinator and the operations
+ * speak of refusals in these codes.
+ */
+export const RULE_CODES = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const satisfies readonly ErrorCode[];
+
+/** A rule a request broke: one of `RULE_CODES`. */
+export type RuleCode = (typeof RULE_CODES)[number];
 
 /** Prefect's `detail` texts, kept word for word where Prefect has one. */
 export const DETAIL = {
@@ -37,6 +49,7 @@ export const DETAIL = {
   locked: "Locked",
   slotsExceedLimit: "Slots requested is greater than the limit",
   leaseNotFound: "Lease not found - it may have expired or been revoked",
+  overloaded: `a limit object is overloaded (more requests than it can take); come back after Retry-After (${OVERLOADED_RETRY_AFTER_SECONDS} s or more), not at once`,
   queueFull: (name: string) =>
     `Locked: the line of '${name}' is full (${MAX_WAITERS} requests already wait); come back after Retry-After`,
   alreadyExists:
@@ -85,7 +98,7 @@ export class GclError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   readonly errors: FieldError[] | undefined;
-  /** Seconds to wait before trying again (423 only). */
+  /** Seconds to wait before trying again (423, and 503 `overloaded`). */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(

@@ -20,9 +20,15 @@ export const RESERVED_NAMES: readonly string[] = [
   "leases",
 ];
 
-/** Whether `name` follows Prefect's rule: 1 to 200 characters, none of `/ % & > <`. */
-export function isLimitName(name: string): boolean {
-  return name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
+/** The characters a limit name may not contain, as messages list them. */
+export const FORBIDDEN_IN_NAMES = "/ % & > <";
+
+/** Prefect's name rule in words, for messages: "1 to 200 characters, none of / % & > <". */
+export const NAME_RULE = `1 to ${MAX_NAME_LENGTH} characters, none of ${FORBIDDEN_IN_NAMES}`;
+
+/** Whether `name` is a string that follows Prefect's rule: 1 to 200 characters, none of `/ % & > <`. */
+export function isLimitName(name: unknown): name is string {
+  return typeof name === "string" && name.length > 0 && name.length <= MAX_NAME_LENGTH && NAME_PATTERN.test(name);
 }
 
 /**

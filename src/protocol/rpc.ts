@@ -25,9 +25,9 @@ import type {
   UpdateLimitBody,
 } from "./types";
 
-/** An expected failure: the HTTP error body, plus the wait a 423 asks for (HTTP's `Retry-After`). */
+/** An expected failure: the HTTP error body, plus the wait a 423 or a 503 `overloaded` asks for (HTTP's `Retry-After`). */
 export interface RpcError extends ErrorBody {
-  /** Seconds to wait before trying again (`locked` only). */
+  /** Seconds to wait before trying again (`locked`, `queue_full`, `overloaded`). */
   retry_after_seconds?: number;
 }
 

@@ -18,6 +18,7 @@ import {
   NAME_PATTERN,
   REQUEST_ID_PATTERN,
 } from "./constants";
+import { FORBIDDEN_IN_NAMES, NAME_RULE } from "./names";
 import type {
   CancelBody,
   CreateLimitBody,
@@ -52,19 +53,18 @@ import {
 
 // ── Fields ──
 
-const FORBIDDEN_IN_NAMES = "/ % & > <";
-
-/** Prefect's name rule (V-1), stated once: which forbidden characters a name holds. */
+/** Prefect's name rule (V-1): which forbidden characters a name holds. */
 function nameRule(value: string): string | undefined {
   if (NAME_PATTERN.test(value)) {
     return undefined;
   }
-  const found = [...new Set([...value].filter((ch) => "/%&><".includes(ch)))].join(" ");
+  const forbidden = FORBIDDEN_IN_NAMES.split(" ");
+  const found = [...new Set([...value].filter((ch) => forbidden.includes(ch)))].join(" ");
   return `must not contain ${found} (a name may not contain any of ${FORBIDDEN_IN_NAMES})`;
 }
 
 const nameRules = {
-  expected: `a limit name (1 to ${MAX_NAME_LENGTH} characters, none of ${FORBIDDEN_IN_NAMES})`,
+  expected: `a limit name (${NAME_RULE})`,
   minLength: 1,
   maxLength: MAX_NAME_LENGTH,
   json: { pattern: NAME_PATTERN.source, example: "db" },

@@ -9,7 +9,7 @@
 import type { Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { type Role, requireRole } from "../middleware/auth";
-import { MAX_BODY_BYTES } from "../protocol/constants";
+import { API_PREFIX, MAX_BODY_BYTES } from "../protocol/constants";
 import { GclError } from "../protocol/errors";
 import { RESERVED_NAMES } from "../protocol/names";
 import { parseBody, type Schema } from "../protocol/validation";
@@ -19,8 +19,6 @@ export { parseBody } from "../protocol/validation";
 export type AppEnv = { Bindings: Env };
 export type App = Hono<AppEnv>;
 export type AppContext = Context<AppEnv>;
-
-export const API_PREFIX = "/api/v2/concurrency_limits";
 
 type Method = "get" | "post" | "patch" | "delete";
 

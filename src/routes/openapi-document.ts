@@ -658,7 +658,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -750,7 +750,72 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/v2/concurrency_limits/{id_or_name}/wait": {
+      "get": {
+        "summary": "Wait for slots over a WebSocket (upgrade): send {op: acquire, kind, request}, get queued, then an offer to confirm (see README, Waiting in line)",
+        "security": [
+          {
+            "bearer": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "id_or_name",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "Switching protocols: the waiting socket"
+          },
+          "401": {
+            "description": "Missing or invalid bearer token",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "The client token may not use this route",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "426": {
+            "description": "Error",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -832,7 +897,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -907,7 +972,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -982,7 +1047,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1077,7 +1142,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1152,7 +1217,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1244,7 +1309,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1329,7 +1394,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1401,7 +1466,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1494,7 +1559,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1557,7 +1622,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {
@@ -1629,7 +1694,7 @@ export const openApiDocument = {
             }
           },
           "503": {
-            "description": "Auth is not configured",
+            "description": "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
             "content": {
               "application/json": {
                 "schema": {

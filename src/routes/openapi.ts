@@ -7,7 +7,8 @@
 
 import type { JsonSchema, Schema } from "../protocol/validation";
 import { ErrorSchema } from "../protocol/schemas";
-import { type AnyRouteSpec, API_PREFIX } from "./define";
+import { API_PREFIX } from "../protocol/constants";
+import type { AnyRouteSpec } from "./define";
 
 const STATUS_TEXT: Record<number, string> = {
   401: "Missing or invalid bearer token",
@@ -18,7 +19,7 @@ const STATUS_TEXT: Record<number, string> = {
   413: "Request body over 64 KiB",
   422: "Invalid request",
   423: "Locked: slots unavailable; see the Retry-After header",
-  503: "Auth is not configured",
+  503: "Auth is not configured (`auth_not_configured`), a limit object is briefly unavailable (`unavailable`), or overloaded (`overloaded`: come back after the Retry-After header, not at once)",
 };
 
 export function buildOpenApiDocument(specs: readonly AnyRouteSpec[], version: string): JsonSchema {

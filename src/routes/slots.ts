@@ -24,6 +24,8 @@ import {
   MinimalLimitsSchema,
   RenewSchema,
 } from "../protocol/schemas";
+import { GclError } from "../protocol/errors";
+import { isLimitName, UUID_PATTERN } from "../protocol/names";
 import { grantForCaller, releaseAnyLeaseId, renewAnyLeaseId } from "../prefect/lease-ids";
 import { type App, type AppContext, defineRoute } from "./define";
 
@@ -67,6 +69,30 @@ export function slotRoutes(app: App): void {
       // If its answer cannot be completed, the grant is undone exactly (withdrawn, not released).
       const undo = (leaseId: string) => withdrawLease(c.env, leaseId);
       return c.json(await grantForCaller(c.env, c.req.raw.headers, grant, undo));
+    },
+  );
+
+  defineRoute(
+    app,
+    {
+      method: "get",
+      path: "/{id_or_name}/wait",
+      summary:
+        "Wait for slots over a WebSocket (upgrade): send {op: acquire, kind, request}, get queued, then an offer to confirm (see README, Waiting in line)",
+      role: "client",
+      success: { status: 101, description: "Switching protocols: the waiting socket" },
+      errors: [426],
+    },
+    async (c) => {
+      const name = c.req.param("id_or_name") ?? "";
+      if (!isLimitName(name) || UUID_PATTERN.test(name)) {
+        throw new GclError("invalid_request", "name: a socket waits on a limit by its name (1–200 characters, none of / % & > <)");
+      }
+      if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
+        throw new GclError("upgrade_required", "this route is a WebSocket: send `Upgrade: websocket`");
+      }
+      // Accepted by the limit object itself, with the Hibernation API.
+      return c.env.LIMITS.getByName(name).fetch(c.req.raw);
     },
   );
 

@@ -1,10 +1,11 @@
-// Issue 12 item 5: a call that throws mid-way — a limit object overloaded or reset during a
-// deploy — leaves nothing held: the coordinator withdraws the request everywhere it went and
-// answers `unavailable` (503), never a 500 with a partial holding. Each case names the call
-// that throws; the engines underneath are real.
+// Issue 12 item 5: a call that throws mid-way — a limit object reset during a deploy, or an
+// answer lost — leaves nothing held: the coordinator withdraws the request everywhere it went
+// and answers `unavailable` (503), never a 500 with a partial holding (an overloaded object is
+// `overloaded`: test/coordinator/overload.test.ts). Each case names the call that throws; the
+// engines underneath are real.
 
 import { describe, it } from "vitest";
-import { acquireSlots, type Coordination, type LimitPort, type SlotRequest } from "../../src/coordinator/acquire";
+import { acquireSlots, type Coordination, type LimitPort, type AcquireRequest } from "../../src/coordinator/acquire";
 import { GclError } from "../../src/protocol/errors";
 import { Scheduler, SimLimit } from "./sim";
 
@@ -60,7 +61,7 @@ async function world(failing: (method: Method, name: string, call: number) => "b
   return { co, held, deferred, counts };
 }
 
-function request(names: string[], kind: "lease" | "increment"): SlotRequest {
+function request(names: string[], kind: "lease" | "increment"): AcquireRequest {
   return { names, slots: 1, mode: "concurrency", kind, leaseMs: 60_000, holder: null, requestId: "r1", waitMs: 0 };
 }
 

@@ -9,7 +9,7 @@
 // A failing seed prints its replay command.
 
 import { describe, it } from "vitest";
-import { acquireSlots, type SlotRequest, type SlotResult } from "../../src/coordinator/acquire";
+import { acquireSlots, type AcquireRequest, type SlotResult } from "../../src/coordinator/acquire";
 import { ticketIdOf } from "../../src/core/lease-id";
 import { type FaultPlan, requestCoordination, Scheduler, SimLimit } from "./sim";
 
@@ -181,7 +181,7 @@ async function clientRequest(world: World): Promise<void> {
   const kind = sim.random() < 0.6 ? "lease" : "increment";
   const decaying = names.every((name) => (world.limits.get(name)?.engine.state.config?.slotDecayPerSecond ?? 0) > 0);
   const requestId = sim.random() < 0.5 ? `r${sim.int(1, 20)}` : null;
-  const request: SlotRequest = {
+  const request: AcquireRequest = {
     names,
     slots: sim.int(1, 2),
     mode: kind === "increment" && decaying && sim.random() < 0.7 ? "rate_limit" : "concurrency",

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, it } from "vitest";
 import { decodeLeaseId, encodeLeaseId, ticketIdOf } from "../../src/core/lease-id";
+import { NAME_PATTERN } from "../../src/protocol/constants";
 
 const NONCE = "0b9e7c1a-4f2d-4e8b-9a6c-3d5f7e9b1c2a";
 const NUM_RUNS = 200;
@@ -17,10 +18,10 @@ function base64Url(text: string): string {
   return bytesBase64Url(new TextEncoder().encode(text));
 }
 
-/** Names as the API accepts them: 1–200 UTF-16 units, any script, emoji included. */
+/** Names as the API accepts them: 1–200 UTF-16 units, any script, emoji included, none of `/ % & > <`. */
 const name = fc
   .string({ unit: "grapheme", minLength: 1, maxLength: 40 })
-  .filter((value) => value.length <= 200);
+  .filter((value) => value.length <= 200 && NAME_PATTERN.test(value));
 
 describe("lease ids", () => {
   // ── Round trip ──
@@ -32,6 +33,11 @@ describe("lease ids", () => {
       }),
       { numRuns: NUM_RUNS },
     );
+  });
+
+  it("name only limits the API could have created: a name with / % & > < is not ours", ({ expect }) => {
+    expect(decodeLeaseId(encodeLeaseId(NONCE, ["db", "a/b"]))).toBeNull();
+    expect(decodeLeaseId(encodeLeaseId(NONCE, ["db", "x".repeat(201)]))).toBeNull();
   });
 
   it("keep unicode names intact", ({ expect }) => {

@@ -5,7 +5,7 @@
 
 import { describe, it } from "vitest";
 import { type AcquireCall, LimitEngine } from "../../src/core/engine";
-import { GRACE_MS } from "../../src/core/queue";
+import { GRACE_MS, OFFER_MS } from "../../src/core/queue";
 import { createState, type LimitState } from "../../src/core/state";
 import { Scheduler, settle } from "../coordinator/sim";
 
@@ -70,10 +70,11 @@ describe("the durable line", () => {
       }
     }
     await engine.release("holder.W10");
-    const granted = await first;
-    expect(granted.status).toBe("granted");
-    expect(granted.status === "granted" && granted.ticket).toBe("poll-1");
+    // Its turn: the waiting call is told to come back at once, and the slot is offered meanwhile.
+    expect(await first).toEqual({ status: "locked", retryAfterSeconds: 0 });
     expect(engine.state.queue.map((waiter) => waiter.requestId)).toEqual(["late"]);
+    const granted = await engine.acquire(call("poll-5", "early", 100));
+    expect(granted.status === "granted" && granted.ticket).toBe("poll-1");
     void later;
   });
 
@@ -144,7 +145,146 @@ describe("the durable line", () => {
     expect(reloaded.state.tickets.get("one")?.line?.graceUntil).toBe(sim.now + GRACE_MS);
     const back = reloaded.acquire(call("one-again", "one", 60_000));
     await reloaded.release("holder.W10");
-    const granted = await back;
+    expect((await back).status).toBe("locked");
+    const granted = await reloaded.acquire(call("one-confirms", "one", 60_000));
     expect(granted.status === "granted" && granted.ticket).toBe("one");
+  });
+
+  it("gives a turn back after OFFER_MS when the waiting call was a dead client's, and serves the next", async ({
+    expect,
+  }) => {
+    const { engine, sim } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    const dead = engine.acquire(call("dead", "dead", 60_000));
+    const next = engine.acquire(call("next", "next", 60_000));
+    await settle();
+    await engine.release("holder.W10");
+    expect(await dead).toEqual({ status: "locked", retryAfterSeconds: 0 });
+    // The dead client never comes back: nobody holds more than the offer for OFFER_MS.
+    await pass(sim, OFFER_MS - 10);
+    await engine.tick();
+    expect(engine.state.tickets.get("dead")?.offerUntil).not.toBeNull();
+    await pass(sim, 20);
+    await engine.tick();
+    expect(engine.state.tickets.has("dead")).toBe(false);
+    expect(await next).toEqual({ status: "locked", retryAfterSeconds: 0 });
+    const served = await engine.acquire(call("next-again", "next", 60_000));
+    expect(served.status === "granted" && served.ticket).toBe("next");
+    expect(engine.state.leasedSlots).toBe(1);
+  });
+
+  it("grants a waiting call without a request id directly: it cannot come back", async ({ expect }) => {
+    const { engine } = await engineWith(1);
+    await engine.acquire(call("holder", null, 0));
+    const waiting = engine.acquire(call("anon", null, 60_000));
+    await settle();
+    await engine.release("holder.W10");
+    const granted = await waiting;
+    expect(granted.status === "granted" && granted.ticket).toBe("anon");
+    expect(engine.state.tickets.get("anon")?.offerUntil).toBeNull();
+  });
+});
+
+describe("sockets in line", () => {
+  /** Sockets as a host keeps them: which tickets have one, and what was pushed to each. */
+  function sockets() {
+    const open = new Set<string>();
+    const pushed: { ticket: string; until: number }[] = [];
+    return {
+      open,
+      pushed,
+      has: (ticket: string) => open.has(ticket),
+      offer: (ticket: string, _grant: unknown, until: number) => void pushed.push({ ticket, until }),
+    };
+  }
+
+  async function socketEngine(limit: number, waits = sockets(), state: LimitState = createState(), sim = new Scheduler(3)) {
+    const engine = new LimitEngine(
+      state,
+      {
+        now: () => sim.now,
+        random: () => 0.5,
+        setTimer: (callback, ms) => sim.schedule(ms, callback),
+        clearTimer: (handle) => sim.cancel(handle as ReturnType<Scheduler["schedule"]>),
+        save: async () => undefined,
+        sockets: waits,
+      },
+      100,
+    );
+    if (engine.state.config === null) {
+      await engine.create({ id: "id", name: "db", limit, active: true, slotDecayPerSecond: 0, activeSlots: 0, deniedSlots: 0 });
+    }
+    return { engine, sim, waits };
+  }
+
+  it("queues a socket's request, pushes its turn as an offer, and holds it once confirmed", async ({ expect }) => {
+    const { engine, waits } = await socketEngine(1);
+    expect((await engine.arriveBySocket(call("free", "free", 0))).status).toBe("granted");
+    const queued = await engine.arriveBySocket(call("s1", "s1", 0));
+    expect(queued).toEqual({ status: "queued", ticket: "s1", position: 1 });
+    waits.open.add("s1");
+    await engine.release("free.W10");
+    expect(waits.pushed.map((push) => push.ticket)).toEqual(["s1"]);
+    const confirmed = await engine.confirm("s1");
+    expect(confirmed?.status === "granted" && confirmed.ticket).toBe("s1");
+    expect(await engine.confirm("s1")).toBeNull();
+    // Holding now: its socket closing changes nothing.
+    await engine.socketGone("s1");
+    expect(engine.state.leasedSlots).toBe(1);
+  });
+
+  it("gives back an unconfirmed offer after OFFER_MS and serves the next; a closed socket leaves at once", async ({
+    expect,
+  }) => {
+    const { engine, sim, waits } = await socketEngine(1);
+    await engine.acquire(call("holder", null, 0));
+    for (const id of ["a", "b", "c"]) {
+      await engine.arriveBySocket(call(id, id, 0));
+      waits.open.add(id);
+    }
+    await engine.socketGone("b");
+    expect(engine.state.queue.map((waiter) => waiter.id)).toEqual(["a", "c"]);
+    await engine.release("holder.W10");
+    expect(waits.pushed.map((push) => push.ticket)).toEqual(["a"]);
+    await pass(sim, OFFER_MS + 10);
+    await engine.tick();
+    expect(waits.pushed.map((push) => push.ticket)).toEqual(["a", "c"]);
+    expect(await engine.confirm("a")).toBeNull();
+    expect((await engine.confirm("c"))?.status).toBe("granted");
+  });
+
+  it("serves sockets and long-polls in one line in arrival order", async ({ expect }) => {
+    const { engine, waits } = await socketEngine(1);
+    await engine.acquire(call("holder", null, 0));
+    const order: string[] = [];
+    const poll1 = engine.acquire(call("p1", null, 60_000)).then(() => order.push("p1"));
+    await engine.arriveBySocket(call("s1", "s1", 0));
+    waits.open.add("s1");
+    const poll2 = engine.acquire(call("p2", null, 60_000)).then(() => order.push("p2"));
+    await settle();
+    await engine.release("holder.W10");
+    await poll1;
+    await engine.release("p1.W10");
+    expect(waits.pushed.map((push) => push.ticket)).toEqual(["s1"]);
+    order.push("s1");
+    await engine.confirm("s1");
+    await engine.release("s1.W10");
+    await poll2;
+    expect(order).toEqual(["p1", "s1", "p2"]);
+  });
+
+  it("keeps sockets that waited through hibernation attached, and graces the rest", async ({ expect }) => {
+    const { engine, sim, waits } = await socketEngine(1);
+    await engine.acquire(call("holder", null, 0));
+    await engine.arriveBySocket(call("socket", "socket", 0));
+    waits.open.add("socket");
+    void engine.acquire(call("poll", "poll", 60_000));
+    await settle();
+    const { engine: woken } = await socketEngine(1, waits, structuredClone(engine.state), sim);
+    expect(woken.state.tickets.get("socket")?.line?.graceUntil).toBeNull();
+    expect(woken.state.tickets.get("poll")?.line?.graceUntil).toBe(sim.now + GRACE_MS);
+    await pass(sim, GRACE_MS + 10);
+    await woken.tick();
+    expect(woken.state.queue.map((waiter) => waiter.id)).toEqual(["socket"]);
   });
 });

@@ -61,7 +61,8 @@ export interface TestClient {
 export function testClient(options: ClientOptions = {}): TestClient {
   const logger = recordingLogger();
   const { fetch, sent } = recording(options.fetch ?? workerFetch);
-  const gcl = createClient({ url: "http://gcl.test", logger, ...options, fetch });
+  // A canned `fetch` answers HTTP only: its client waits by long-polls.
+  const gcl = createClient({ url: "http://gcl.test", logger, sockets: options.fetch === undefined, ...options, fetch });
   return { gcl, logger, sent };
 }
 

@@ -23,7 +23,10 @@ describe.concurrent("rateLimit()", () => {
     admittedAt.forEach((at, call) => {
       expect(at).toBeGreaterThanOrEqual(Math.max(0, call - 4) * 200 - 1);
     });
-    expect(sent.every((request) => request.path === "/increment" && request.body?.mode === "rate_limit")).toBe(true);
+    // Over the limit's socket where it waits, else /increment in rate-limit mode.
+    const paced = (request: (typeof sent)[number]) =>
+      request.path === `/${name}/wait` || (request.path === "/increment" && request.body?.mode === "rate_limit");
+    expect(sent.every(paced)).toBe(true);
   });
 
   it("admits parallel callers one at a time as the bucket leaks, none early", { timeout: 15_000 }, async ({ expect }) => {

@@ -44,7 +44,8 @@ function scripted(steps: Step[], options: ClientOptions = {}) {
     return step(init);
   });
   const logger = recordingLogger();
-  const gcl = createClient({ retry: { baseDelayMs: 1, maxDelayMs: 5 }, logger, ...options, fetch });
+  // Scripted HTTP answers: the client waits by long-polls (sockets are tested in socket.test.ts).
+  const gcl = createClient({ retry: { baseDelayMs: 1, maxDelayMs: 5 }, logger, sockets: false, ...options, fetch });
   return { gcl, sent, logger };
 }
 

@@ -102,9 +102,26 @@ describe("concurrency()", () => {
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
 
     expect(await waiting).toBe("mine");
+    // A first try that took its place, then one socket, pushed to: no request while it waited.
+    const tries = sent.filter((request) => request.path !== "/decrement-with-lease");
+    expect(tries.map((request) => request.path)).toEqual(["/increment-with-lease", `/${name}/wait`]);
+  });
+
+  it("without sockets, waits in one long-poll and confirms its turn by coming back once", async ({ expect }) => {
+    const { gcl, sent } = testClient({ sockets: false });
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const holder = await takeLease([name]);
+
+    const waiting = gcl.concurrency(name, async () => "mine", { timeoutSeconds: 10 });
+    await eventually(async () => (await waitingOn(name)) === 1);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+
+    expect(await waiting).toBe("mine");
     const attempts = sent.filter((request) => request.path === "/increment-with-lease");
-    expect(attempts).toHaveLength(1);
+    expect(attempts).toHaveLength(2);
     expect(attempts[0]?.body?.wait_seconds).toBeGreaterThan(9);
+    expect(attempts[1]?.body?.request_id).toBe(attempts[0]?.body?.request_id);
   });
 });
 

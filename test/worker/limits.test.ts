@@ -235,6 +235,7 @@ describe("everything else", () => {
         "POST /cancel",
         "POST /leases/{lease_id}/renew",
         "GET /{id_or_name}/leases",
+        "GET /{id_or_name}/wait",
         "GET /healthz",
         "GET /{id_or_name}/history",
       ].sort(),

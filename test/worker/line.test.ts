@@ -7,6 +7,7 @@ import { describe, it } from "vitest";
 import { api, controlClock, createLimit, eventually, takeLease, uniqueName } from "../helpers/api";
 
 const GRACE_MS = 10_000;
+const OFFER_MS = 5_000;
 
 interface Waiters {
   waiters: { position: number; slots: number; mode: string; holder: { type: string; id: string } | null; waiting_since: string }[];
@@ -20,6 +21,18 @@ async function line(name: string): Promise<Waiters> {
 /** One long-poll of request `requestId`. */
 function poll(name: string, requestId: string, waitSeconds: number, holder?: { type: string; id: string }) {
   return takeLease([name], 1, { request_id: requestId, wait_seconds: waitSeconds, ...(holder ? { holder } : {}) });
+}
+
+/**
+ * A long-poll of a request with a request_id whose turn came: 423 "come back now", then the same
+ * request again takes the slots (the confirmation a dead client never sends).
+ */
+async function confirmTurn(name: string, requestId: string, answer: Promise<{ status: number; headers: Headers }>) {
+  const first = await answer;
+  if (first.status !== 423 || Number(first.headers.get("retry-after")) > 0.001) {
+    throw new Error(`expected "come back now", got ${first.status} Retry-After ${first.headers.get("retry-after")}`);
+  }
+  return poll(name, requestId, 30);
 }
 
 describe("a place in line that lasts", () => {
@@ -36,11 +49,11 @@ describe("a place in line that lasts", () => {
     }
     const early = poll(name, "early", 30);
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
-    const granted = await early;
+    const granted = await confirmTurn(name, "early", early);
     expect(granted.status).toBe(200);
     expect((await line(name)).waiting).toBe(1);
     await api("POST", "/decrement-with-lease", { lease_id: granted.body.lease_id });
-    expect((await later).status).toBe(200);
+    expect((await confirmTurn(name, "late", later)).status).toBe(200);
   });
 
   it("lists who waits, head first", async ({ expect }) => {
@@ -58,7 +71,7 @@ describe("a place in line that lasts", () => {
     ]);
     expect(Date.parse(waiters[0]?.waiting_since ?? "")).toBeLessThanOrEqual(Date.parse(waiters[1]?.waiting_since ?? ""));
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
-    const got = await first;
+    const got = await confirmTurn(name, "first", first);
     await api("POST", "/decrement-with-lease", { lease_id: got.body.lease_id });
     expect((await second).status).toBe(200);
   });
@@ -76,7 +89,7 @@ describe("a place in line that lasts", () => {
     expect((await takeLease([name])).status).toBe(423);
     await clock.advance(GRACE_MS + 1);
     await runDurableObjectAlarm(env.LIMITS.getByName(name));
-    const served = await next;
+    const served = await confirmTurn(name, "next", next);
     expect(served.status).toBe(200);
     // Coming back after the grace is too late: the request id is spent.
     expect((await poll(name, "gone", 0)).body.code).toBe("request_id_in_use");
@@ -92,7 +105,8 @@ describe("a place in line that lasts", () => {
     await evictDurableObject(env.LIMITS.getByName(name));
     expect((await line(name)).waiting).toBe(3);
     // They come back (in another order) and are served in the order they first arrived.
-    const answers = ["three", "one", "two"].map((id) => poll(name, id, 30));
+    const ids = ["three", "one", "two"];
+    const answers = ids.map((id) => poll(name, id, 30).then((answer) => confirmTurn(name, id, Promise.resolve(answer))));
     await eventually(async () => (await line(name)).waiting === 3);
     const served: string[] = [];
     let lease = holder.body.lease_id as string;
@@ -100,10 +114,28 @@ describe("a place in line that lasts", () => {
       await api("POST", "/decrement-with-lease", { lease_id: lease });
       const index = await Promise.race(answers.map((answer, i) => answer.then(() => i)));
       const answer = await answers[index];
-      served.push(["three", "one", "two"][index] ?? "?");
+      served.push(ids[index] ?? "?");
       answers[index] = new Promise(() => undefined);
       lease = answer?.body.lease_id;
     }
     expect(served).toEqual(["one", "two", "three"]);
+  });
+
+  it("gives a dead long-poller's turn to the next after OFFER_MS, not after its lease", async ({ expect }) => {
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const clock = await controlClock(name);
+    const holder = await takeLease([name]);
+    // "dead" waits, and its client dies without the Worker learning it (as under wrangler dev).
+    const dead = poll(name, "dead", 30);
+    const next = poll(name, "next", 30);
+    await eventually(async () => (await line(name)).waiting === 2);
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+    expect((await dead).status).toBe(423);
+    await clock.advance(OFFER_MS + 1);
+    await runDurableObjectAlarm(env.LIMITS.getByName(name));
+    const served = await confirmTurn(name, "next", next);
+    expect(served.status).toBe(200);
+    expect((await api("GET", `/${name}`)).body.active_slots).toBe(1);
   });
 });

@@ -6,6 +6,7 @@
 
 import { span } from "../../client/format";
 import type { LimitRecord, LimitSnapshot } from "../../client/index";
+import { listAllLimits } from "../../client/limits";
 import { type DetailData, renderDetail } from "./detail";
 import { $, input, tickTimes } from "./dom";
 import { type ListData, renderList } from "./list";
@@ -16,7 +17,6 @@ import { wireActions } from "./actions";
 const POLL_INTERVAL_MS = 1500;
 /** History changes per 10 s bucket: reading it every few seconds is live enough. */
 const HISTORY_INTERVAL_MS = 5000;
-const PAGE_SIZE = 200;
 
 const session = new Session();
 
@@ -94,19 +94,8 @@ function renderLive(): void {
 
 // ── Loading ──
 
-async function listAllLimits(): Promise<LimitRecord[]> {
-  const byName = new Map<string, LimitRecord>();
-  for (let offset = 0; ; offset += PAGE_SIZE) {
-    const page = await session.client.limits.list({ limit: PAGE_SIZE, offset });
-    // A limit created or deleted between two pages can shift the paging: de-duplicate by name.
-    for (const record of page) {
-      byName.set(record.name, record);
-    }
-    if (page.length < PAGE_SIZE) {
-      break;
-    }
-  }
-  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+async function listLimits(): Promise<LimitRecord[]> {
+  return (await listAllLimits(session.client.limits)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Every limit's waiting count, last-hour peaks and refusals: one call, admin only (else null). */
@@ -200,7 +189,7 @@ async function refresh(): Promise<void> {
   const generation = state.generation;
   const view = currentView();
   if (view.kind === "list") {
-    const [limits, byName] = await Promise.all([listAllLimits(), snapshots()]);
+    const [limits, byName] = await Promise.all([listLimits(), snapshots()]);
     if (generation !== state.generation) {
       return;
     }

@@ -9,10 +9,9 @@ import { type FetchInit, GclError, type LimitRecord } from "../../client/index";
 import { HttpTransport } from "../../client/http";
 import { createLimitsApi, type LimitsApi } from "../../client/limits";
 import { resolveClientOptions } from "../../client/options";
+import { UUID_PATTERN } from "../../protocol/names";
 
 const TOKEN_KEY = "edge-gcl.token";
-// The API reads a UUID-shaped path segment as a limit id, so such names are addressed by id.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function readToken(): string {
   try {
@@ -103,11 +102,14 @@ export class Session {
   }
 }
 
-/** How to address a limit in a path: by id when its name looks like one. */
+/**
+ * How to address a limit in a path: by id when its name looks like one (the API reads a
+ * UUID-shaped path segment as a limit id).
+ */
 export function limitKey(limit: LimitRecord | string, known: readonly LimitRecord[] = []): string {
   if (typeof limit === "string") {
-    const record = UUID.test(limit) ? known.find((candidate) => candidate.name === limit) : undefined;
+    const record = UUID_PATTERN.test(limit) ? known.find((candidate) => candidate.name === limit) : undefined;
     return record ? record.id : limit;
   }
-  return UUID.test(limit.name) ? limit.id : limit.name;
+  return UUID_PATTERN.test(limit.name) ? limit.id : limit.name;
 }
