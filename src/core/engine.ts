@@ -234,19 +234,20 @@ export class LimitEngine {
   }
 
   /**
-   * A call's wait is over: refused with a Retry-After that counts who is still ahead. Its ticket
-   * keeps its place for the grace if its request can come back (it has a request id).
+   * A call's wait is over. A request that can come back (it has a request id) keeps its place for
+   * the grace and is told to come back now; any other is refused with a Retry-After that counts
+   * who is still ahead.
    */
   async #waitOver(id: string): Promise<void> {
     const now = this.#begin();
     const attachment = this.#calls.letGo(id);
     const ticket = this.state.tickets.get(id);
-    if (ticket?.line) {
-      if (ticket.requestId !== null && ticket.line.intent === "acquire") {
-        detach(this.state, id, now + GRACE_MS);
-      } else {
-        leaveLine(this.state, id, now + TOMBSTONE_MS);
-      }
+    if (ticket?.line && ticket.requestId !== null && ticket.line.intent === "acquire") {
+      // Still waiting, between two calls: no refusal to count, and its next call should come now.
+      detach(this.state, id, now + GRACE_MS);
+      attachment?.resolve({ status: "locked", retryAfterSeconds: 0 });
+    } else if (ticket?.line) {
+      leaveLine(this.state, id, now + TOMBSTONE_MS);
       if (attachment) {
         this.#host.observer?.refused(now, true);
       }
