@@ -7,16 +7,12 @@
  */
 
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { post } from "./http.ts";
+import { post, sleep } from "./http.ts";
 import { percentile } from "./stats.ts";
-import { build, bundleModules, rootDir } from "./worker-host.ts";
-
-const require = createRequire(import.meta.url);
-const wranglerRequire = createRequire(require.resolve("wrangler/package.json"));
+import { build, bundleModules, GCL_RUNTIME, loadMiniflare, rootDir } from "./worker-host.ts";
 
 export interface BundleFigures {
   minified_bytes: number;
@@ -54,19 +50,12 @@ async function buildProduction(outdir: string): Promise<BundleFigures> {
 }
 
 async function startProduction(outdir: string, persist: string) {
-  const miniflare = (await import(wranglerRequire.resolve("miniflare"))) as typeof import("miniflare");
+  const miniflare = await loadMiniflare();
   const mf = new miniflare.Miniflare(
     miniflare.convertV4MiniflareOptions({
       modules: await bundleModules(outdir, "index.js"),
       modulesRoot: outdir,
-      compatibilityDate: "2026-10-20",
-      compatibilityFlags: ["enable_request_signal"],
-      durableObjects: {
-        LIMITS: { className: "LimitObject", useSQLite: true },
-        CATALOG: { className: "CatalogObject", useSQLite: true },
-        LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
-      },
-      bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+      ...GCL_RUNTIME,
       resourcePersistencePath: persist,
       cf: false,
       host: "127.0.0.1",
@@ -85,7 +74,7 @@ async function until(since: number, attempt: () => Promise<boolean>): Promise<nu
     if (await attempt().catch(() => false)) {
       return performance.now() - since;
     }
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    await sleep(2);
   }
   throw new Error("no answer within 10 s of start");
 }

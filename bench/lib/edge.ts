@@ -3,10 +3,12 @@
  * with push-based waiting and with Prefect-style polling, and the rate limit.
  */
 
-import { isAbort, post, sleep } from "./http.ts";
+import { post, sleep } from "./http.ts";
 import { rateIn, summarize, type Summary } from "./stats.ts";
 import {
   type CpuProbe,
+  ErrorTally,
+  recordFailure,
   runContended,
   runInterleaved,
   type ContendedResult,
@@ -219,8 +221,7 @@ export async function rateLimit(
   await api.createLimit({ name, limit: options.limit, slot_decay_per_second: options.perSecond });
   const grants: number[] = [];
   let refusals = 0;
-  let errors = 0;
-  let firstError: string | undefined;
+  const errors = new ErrorTally();
   const stop = new AbortController();
   const start = performance.now();
   const end = start + options.durationMs;
@@ -238,16 +239,12 @@ export async function rateLimit(
         } else if (answer.status === 423) {
           refusals += 1;
         } else {
-          errors += 1;
-          firstError ??= `${answer.status} ${JSON.stringify(answer.body)}`;
+          errors.add(`${answer.status} ${JSON.stringify(answer.body)}`);
         }
       } catch (error) {
-        if (stop.signal.aborted && isAbort(error)) {
+        if (!(await recordFailure(error, stop.signal, errors))) {
           return;
         }
-        errors += 1;
-        firstError ??= String(error);
-        await sleep(10, stop.signal);
       }
     }
   };
@@ -267,7 +264,7 @@ export async function rateLimit(
     steady_window_s: steady.windowS,
     total_grants: grants.filter((at) => at <= end).length,
     refusals,
-    errors,
-    ...(firstError === undefined ? {} : { first_error: firstError }),
+    errors: errors.count,
+    ...errors.field,
   };
 }

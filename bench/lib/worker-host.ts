@@ -23,6 +23,23 @@ const require = createRequire(import.meta.url);
 /** Miniflare 5 is a prerelease: use the copy wrangler itself depends on. */
 const wranglerRequire = createRequire(require.resolve("wrangler/package.json"));
 
+/** Miniflare, as wrangler's own copy (see above). */
+export async function loadMiniflare(): Promise<typeof import("miniflare")> {
+  return (await import(wranglerRequire.resolve("miniflare"))) as typeof import("miniflare");
+}
+
+/** The edge-gcl Worker's runtime: keep in step with ../wrangler.toml (and bench/wrangler.bench.toml). */
+export const GCL_RUNTIME = {
+  compatibilityDate: "2026-10-20",
+  compatibilityFlags: ["enable_request_signal"],
+  durableObjects: {
+    LIMITS: { className: "LimitObject", useSQLite: true },
+    CATALOG: { className: "CatalogObject", useSQLite: true },
+    LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
+  },
+  bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+};
+
 export interface WorkerHost {
   /** Base URL of the Worker's direct socket, without a trailing slash. */
   url: string;
@@ -115,7 +132,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
     const buildMs = performance.now() - buildStart;
     await build(callerOutdir, join(benchDir, "wrangler.caller.toml"));
 
-    const miniflare = (await import(wranglerRequire.resolve("miniflare"))) as typeof import("miniflare");
+    const miniflare = await loadMiniflare();
     const startStart = performance.now();
     const mf = new miniflare.Miniflare(
       miniflare.convertV4MiniflareOptions({
@@ -124,23 +141,15 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
             name: "edge-gcl-bench",
             modules: await bundleModules(outdir),
             modulesRoot: outdir,
-            // Keep in step with bench/wrangler.bench.toml (and ../wrangler.toml).
-            compatibilityDate: "2026-10-20",
-            compatibilityFlags: ["enable_request_signal"],
-            durableObjects: {
-              LIMITS: { className: "LimitObject", useSQLite: true },
-              CATALOG: { className: "CatalogObject", useSQLite: true },
-              LEASE_DIRECTORY: { className: "LeaseDirectory", useSQLite: true },
-              FLOOR: { className: "FloorObject", useSQLite: true },
-            },
-            bindings: { GCL_ALLOW_ANONYMOUS: "true" },
+            ...GCL_RUNTIME,
+            durableObjects: { ...GCL_RUNTIME.durableObjects, FLOOR: { className: "FloorObject", useSQLite: true } },
             unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
           },
           {
             name: "edge-gcl-bench-caller",
             modules: await bundleModules(callerOutdir, "caller.js"),
             modulesRoot: callerOutdir,
-            compatibilityDate: "2026-10-20",
+            compatibilityDate: GCL_RUNTIME.compatibilityDate,
             serviceBindings: { GCL: "edge-gcl-bench" },
             unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
           },

@@ -130,6 +130,35 @@ export interface ContendedResult {
   first_error?: string;
 }
 
+/** The errors a load run met: how many, and the first one's text for the results file. */
+export class ErrorTally {
+  count = 0;
+  first: string | undefined;
+
+  add(what: string): void {
+    this.count += 1;
+    this.first ??= what;
+  }
+
+  /** A result's `first_error`, when there was one. */
+  get field(): { first_error?: string } {
+    return this.first === undefined ? {} : { first_error: this.first };
+  }
+}
+
+/**
+ * After an attempt threw: false when it was aborted at the run's deadline (the loop is over);
+ * otherwise counts the error and pauses 10 ms, so a failing server is not hammered.
+ */
+export async function recordFailure(error: unknown, stop: AbortSignal, tally: ErrorTally): Promise<boolean> {
+  if (stop.aborted && isAbort(error)) {
+    return false;
+  }
+  tally.add(String(error));
+  await sleep(10, stop);
+  return true;
+}
+
 export interface ContendedOptions {
   clients: number;
   limit: number;
@@ -153,8 +182,7 @@ export async function runContended(options: ContendedOptions): Promise<Contended
   const acquireLatencies: number[] = [];
   const releaseLatencies: number[] = [];
   const perClient: number[] = new Array<number>(options.clients).fill(0);
-  let errors = 0;
-  let firstError: string | undefined;
+  const errors = new ErrorTally();
   const stop = new AbortController();
   const serverCpu = options.serverCpu ?? (() => null);
   const serverBefore = serverCpu();
@@ -171,13 +199,10 @@ export async function runContended(options: ContendedOptions): Promise<Contended
       try {
         release = await client.acquire(stop.signal);
       } catch (error) {
-        if (stop.signal.aborted && isAbort(error)) {
-          return;
+        if (await recordFailure(error, stop.signal, errors)) {
+          continue;
         }
-        errors += 1;
-        firstError ??= String(error);
-        await sleep(10, stop.signal);
-        continue;
+        return;
       }
       if (release === null) {
         continue;
@@ -192,8 +217,7 @@ export async function runContended(options: ContendedOptions): Promise<Contended
         await release();
         releaseLatencies.push(performance.now() - releaseAt);
       } catch (error) {
-        errors += 1;
-        firstError ??= String(error);
+        errors.add(String(error));
       }
     }
   }
@@ -219,7 +243,7 @@ export async function runContended(options: ContendedOptions): Promise<Contended
     grants_per_s: grants / (options.durationMs / 1000),
     grants,
     refusals: options.refusals(),
-    errors,
+    errors: errors.count,
     handoff_ms: handoffSummary,
     handoff_self_pct: handoff.selfPct,
     handoff_to_other_client_ms: summarize(handoff.toOthers),
@@ -230,6 +254,6 @@ export async function runContended(options: ContendedOptions): Promise<Contended
     client_cpu_us_per_grant: (client.user + client.system) / allGrants,
     grants_per_client_min: Math.min(...perClient),
     grants_per_client_max: Math.max(...perClient),
-    ...(firstError === undefined ? {} : { first_error: firstError }),
+    ...errors.field,
   };
 }

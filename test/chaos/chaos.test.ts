@@ -9,10 +9,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, it } from "vitest";
+import { describe, it } from "vitest";
 import { createClient, LeaseLostError } from "../../src/client";
-import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
-import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
+import { type Interval, maxOverlap, untilFree } from "../helpers/chaos";
+import { callApi, sleep } from "../helpers/common";
+import { freePort, spawnWorker, workerOnState } from "../helpers/worker-process";
 
 const LIMITS = { "chaos-a": 4, "chaos-b": 3 } as const;
 type LimitName = keyof typeof LIMITS;
@@ -20,30 +21,24 @@ const NAME_SETS: LimitName[][] = [["chaos-a"], ["chaos-b"], ["chaos-a", "chaos-b
 const LOAD_LEASE_SECONDS = 3;
 const CLIENTS = 12;
 
-const state = mkdtempSync(join(tmpdir(), "gcl-chaos-"));
-let worker: WorkerProcess | undefined;
-afterAll(async () => {
-  await worker?.stop();
-  rmSync(state, { recursive: true, force: true });
-});
+const server = workerOnState("gcl-chaos-");
 
 /** Resolves at epoch time `at`. */
 const until = (at: number) => sleep(Math.max(0, at - Date.now()));
 
 describe("a Worker killed mid-load and restarted on the same state", () => {
   it("never over-admits, keeps live leases, reclaims dead ones and ends with every slot free", async ({ expect }) => {
-    const port = await freePort();
-    worker = await spawnWorker({ port, persistTo: state });
+    const worker = await server.start();
     const base = worker.url;
     for (const [name, limit] of Object.entries(LIMITS)) {
-      expect((await call(base, "POST", "/", { name, limit })).status).toBe(201);
+      expect((await callApi(base, "POST", "/", { name, limit })).status).toBe(201);
     }
 
     const intervals: Interval[] = [];
     // Long holders keep their slots across the kill; a crashed holder never comes back.
     const longHolders = await Promise.all(
       (NAME_SETS.slice(0, 2) as LimitName[][]).map(async (names, i) => {
-        const grant = await call(base, "POST", "/increment-with-lease", {
+        const grant = await callApi(base, "POST", "/increment-with-lease", {
           names,
           slots: 1,
           lease_duration: 120,
@@ -53,7 +48,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
         return { names, leaseId: grant.body.lease_id as string, start: Date.now() };
       }),
     );
-    const crashed = await call(base, "POST", "/increment-with-lease", {
+    const crashed = await callApi(base, "POST", "/increment-with-lease", {
       names: ["chaos-b"],
       slots: 1,
       lease_duration: LOAD_LEASE_SECONDS,
@@ -70,7 +65,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
         const names = NAME_SETS[Math.floor(Math.random() * NAME_SETS.length)] as LimitName[];
         let grant: { status: number; body: { lease_id: string; expires_at: string } };
         try {
-          grant = await call(base, "POST", "/increment-with-lease", {
+          grant = await callApi(base, "POST", "/increment-with-lease", {
             names,
             slots: 1,
             wait_seconds: 1,
@@ -95,7 +90,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
         // earliest, and at the latest when the lease expired.
         for (let attempt = 0; ; attempt++) {
           try {
-            await call(base, "POST", "/decrement-with-lease", { lease_id: grant.body.lease_id });
+            await callApi(base, "POST", "/decrement-with-lease", { lease_id: grant.body.lease_id });
             break;
           } catch {
             if (attempt > 150) {
@@ -114,16 +109,16 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
     await worker.kill();
     const killedAt = Date.now();
     await sleep(300);
-    worker = await spawnWorker({ port, persistTo: state });
+    await server.start();
     const restartedAt = Date.now();
 
     // Leases live at the kill are still counted and can be renewed.
     for (const holder of longHolders) {
       for (const name of holder.names) {
-        const leases = (await call(base, "GET", `/${name}/leases`)).body.leases as { lease_id: string }[];
+        const leases = (await callApi(base, "GET", `/${name}/leases`)).body.leases as { lease_id: string }[];
         expect(leases.map((lease) => lease.lease_id)).toContain(holder.leaseId);
       }
-      expect((await call(base, "POST", `/leases/${holder.leaseId}/renew`, { lease_duration: 120 })).status).toBe(204);
+      expect((await callApi(base, "POST", `/leases/${holder.leaseId}/renew`, { lease_duration: 120 })).status).toBe(204);
     }
 
     await sleep(1_500);
@@ -137,7 +132,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
     // The crashed holder's lease comes back within its duration (plus alarm latency).
     const crashedExpiresAt = Date.parse(crashed.body.expires_at);
     for (;;) {
-      const leases = (await call(base, "GET", "/chaos-b/leases")).body.leases as { lease_id: string }[];
+      const leases = (await callApi(base, "GET", "/chaos-b/leases")).body.leases as { lease_id: string }[];
       if (!leases.some((lease) => lease.lease_id === crashed.body.lease_id)) {
         break;
       }
@@ -147,7 +142,7 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
 
     for (const holder of longHolders) {
       intervals.push({ names: holder.names, start: holder.start, end: Date.now() });
-      expect((await call(base, "POST", "/decrement-with-lease", { lease_id: holder.leaseId })).status).toBe(204);
+      expect((await callApi(base, "POST", "/decrement-with-lease", { lease_id: holder.leaseId })).status).toBe(204);
     }
 
     for (const name of Object.keys(LIMITS) as LimitName[]) {

@@ -6,12 +6,10 @@
  * every holder is done, every slot comes back — nothing half-done is left. Loopback only; bounded.
  */
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, it } from "vitest";
-import { call, type Interval, maxOverlap, sleep, untilFree } from "../helpers/chaos";
-import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
+import { describe, it } from "vitest";
+import { type Interval, maxOverlap, untilFree } from "../helpers/chaos";
+import { callApi, sleep } from "../helpers/common";
+import { workerOnState } from "../helpers/worker-process";
 
 const LIMITS = { "fault-a": 2, "fault-b": 3, "fault-c": 2 } as const;
 type LimitName = keyof typeof LIMITS;
@@ -25,19 +23,13 @@ const LEASE_SECONDS = 3;
 const CLIENTS = 8;
 const LOAD_MS = 4_000;
 
-const state = mkdtempSync(join(tmpdir(), "gcl-faults-"));
-let worker: WorkerProcess | undefined;
-afterAll(async () => {
-  await worker?.stop();
-  rmSync(state, { recursive: true, force: true });
-});
+const server = workerOnState("gcl-faults-", { vars: { GCL_FAULT_RATE: "0.15" } });
 
 describe("multi-name requests while calls to limit objects fail at random", () => {
   it("answers the truth, never over-admits and leaves nothing held", async ({ expect }) => {
-    worker = await spawnWorker({ port: await freePort(), persistTo: state, vars: { GCL_FAULT_RATE: "0.15" } });
-    const base = worker.url;
+    const base = (await server.start()).url;
     for (const [name, limit] of Object.entries(LIMITS)) {
-      expect((await call(base, "POST", "/", { name, limit })).status).toBe(201);
+      expect((await callApi(base, "POST", "/", { name, limit })).status).toBe(201);
     }
     const intervals: Interval[] = [];
     const statuses = new Map<number, number>();
@@ -46,7 +38,7 @@ describe("multi-name requests while calls to limit objects fail at random", () =
       while (Date.now() < stopAt) {
         const names = NAME_SETS[Math.floor(Math.random() * NAME_SETS.length)] as LimitName[];
         const withLease = Math.random() < 0.7;
-        const answer = await call(base, "POST", withLease ? "/increment-with-lease" : "/increment", {
+        const answer = await callApi(base, "POST", withLease ? "/increment-with-lease" : "/increment", {
           names,
           slots: 1,
           wait_seconds: 0.3,
@@ -61,8 +53,8 @@ describe("multi-name requests while calls to limit objects fail at random", () =
         await sleep(Math.random() * 150);
         intervals.push({ names, start, end: Date.now() });
         const release = withLease
-          ? await call(base, "POST", "/decrement-with-lease", { lease_id: answer.body.lease_id })
-          : await call(base, "POST", "/decrement", { names, slots: 1 });
+          ? await callApi(base, "POST", "/decrement-with-lease", { lease_id: answer.body.lease_id })
+          : await callApi(base, "POST", "/decrement", { names, slots: 1 });
         expect([200, 204]).toContain(release.status);
       }
     };

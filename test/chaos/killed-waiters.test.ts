@@ -9,24 +9,25 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { createClient } from "../../src/client";
-import { API_PREFIX } from "../../src/routes/define";
-import { freePort, spawnWorker, type WorkerProcess } from "../helpers/worker-process";
+import { API_PREFIX } from "../../src/protocol/constants";
+import { eventually, sleep, uniqueName } from "../helpers/common";
+import { type WorkerProcess, workerOnState } from "../helpers/worker-process";
 
 /** The grace a dead waiter may cost the line (README, "Waiting in line"). */
 const GRACE_SECONDS = 10;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+// Its own state directory, removed after the file (wrangler dev persists to one).
+const server = workerOnState("gcl-killed-waiters-");
 let worker: WorkerProcess;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  worker = await spawnWorker({ port: await freePort() });
+  worker = await server.start();
 });
-afterAll(async () => {
+afterAll(() => {
   for (const child of children) {
     child.kill("SIGKILL");
   }
-  await worker?.stop();
 });
 
 /** A separate process that waits on `name` over a socket, as a client would, until it is killed. */
@@ -59,17 +60,11 @@ describe("a waiting client killed with SIGKILL", () => {
   ] as const)("on %s: the waiter behind it gets the slot within the grace", async ([, start], { expect }) => {
     const quiet = { warn: () => undefined, error: () => undefined };
     const gcl = createClient({ url: worker.url, logger: quiet });
-    const name = `killed-${crypto.randomUUID().slice(0, 8)}`;
+    const name = uniqueName("killed");
     await gcl.limits.create({ name, limit: 1 });
     const holder = await gcl.acquire(name, { leaseDuration: 120 });
     const waitingCount = async () => (await gcl.limits.leases(name)).waiting;
-    const until = async (check: () => Promise<boolean>) => {
-      for (const giveUpAt = Date.now() + 20_000; !(await check()); await sleep(50)) {
-        if (Date.now() > giveUpAt) {
-          throw new Error("condition not reached within 20 s");
-        }
-      }
-    };
+    const until = (check: () => Promise<boolean>) => eventually(check, { timeoutMs: 20_000, intervalMs: 50 });
 
     const doomed = start(name);
     children.push(doomed);

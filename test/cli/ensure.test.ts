@@ -7,22 +7,18 @@
 
 import { describe, it } from "vitest";
 import type { FetchInit, FetchLike } from "../../src/client";
-import { run } from "../../src/cli/run";
-import { memoryIo } from "../helpers/memory-io";
+import { CANNED_URL } from "../helpers/canned-worker";
+import { answer } from "../helpers/common";
+import { runGcl } from "../helpers/memory-io";
 
-const URL_ = "http://gcl.test";
-const PREFIX = `${URL_}/api/v2/concurrency_limits`;
-
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
+const PREFIX = `${CANNED_URL}/api/v2/concurrency_limits`;
 
 function record(limit: number) {
   return { id: "id-db", name: "db", limit, active: true, active_slots: 0, denied_slots: 0, slot_decay_per_second: 0 };
 }
 
-const CONFLICT = () => json(409, { detail: "Data integrity conflict.", code: "already_exists" });
-const NOT_FOUND = () => json(404, { detail: "Concurrency Limit not found", code: "not_found" });
+const CONFLICT = () => answer(409, { detail: "Data integrity conflict.", code: "already_exists" });
+const NOT_FOUND = () => answer(404, { detail: "Concurrency Limit not found", code: "not_found" });
 
 /** Answers each request with the next scripted answer for its `METHOD path`. */
 function scripted(script: Record<string, (() => Response)[]>): { fetch: FetchLike; requests: string[] } {
@@ -39,15 +35,13 @@ function scripted(script: Record<string, (() => Response)[]>): { fetch: FetchLik
   return { fetch, requests };
 }
 
-async function gcl(argv: string[], worker: { fetch: FetchLike }) {
-  const io = memoryIo({ env: { GCL_URL: URL_, NO_COLOR: "1" } });
-  const code = await run(argv, { ...io, fetch: worker.fetch });
-  return { code, out: io.stdout.text, err: io.stderr.text };
+function gcl(argv: string[], worker: { fetch: FetchLike }) {
+  return runGcl(argv, { env: { GCL_URL: CANNED_URL, NO_COLOR: "1" }, fetch: worker.fetch });
 }
 
 describe("gcl ensure (limits.ensure)", () => {
   it("creates a missing limit with one request", async ({ expect }) => {
-    const worker = scripted({ "POST /": [() => json(201, record(5))] });
+    const worker = scripted({ "POST /": [() => answer(201, record(5))] });
 
     const { code, out } = await gcl(["ensure", "db", "--limit", "5"], worker);
 
@@ -57,7 +51,7 @@ describe("gcl ensure (limits.ensure)", () => {
   });
 
   it("finds an existing limit, changes nothing, and says which update would match the settings asked", async ({ expect }) => {
-    const worker = scripted({ "POST /": [CONFLICT], "GET /db": [() => json(200, record(3))] });
+    const worker = scripted({ "POST /": [CONFLICT], "GET /db": [() => answer(200, record(3))] });
 
     const { code, out, err } = await gcl(["ensure", "db", "--limit", "5", "--json"], worker);
 
@@ -70,7 +64,7 @@ describe("gcl ensure (limits.ensure)", () => {
   });
 
   it("creates it again when it is deleted between the create and the read", async ({ expect }) => {
-    const worker = scripted({ "POST /": [CONFLICT, () => json(201, record(5))], "GET /db": [NOT_FOUND] });
+    const worker = scripted({ "POST /": [CONFLICT, () => answer(201, record(5))], "GET /db": [NOT_FOUND] });
 
     const { code } = await gcl(["ensure", "db", "--limit", "5"], worker);
 

@@ -7,12 +7,9 @@
 import { afterEach, beforeEach, describe, it, vi } from "vitest";
 import { retryDelayMs } from "../../src/client/backoff";
 import { createClient, type FetchLike, GclError } from "../../src/client";
+import { answer as json } from "../helpers/common";
 
 const RECORD = { id: "00000000-0000-4000-8000-000000000000", name: "db", limit: 1 };
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
-}
 
 const overloaded = () =>
   json(503, { detail: "a limit object is overloaded", code: "overloaded" }, { "Retry-After": "1.000" });

@@ -12,10 +12,7 @@ import {
   type FetchLike,
   UnreachableError,
 } from "../../src/client";
-
-function json(status: number, body?: unknown): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
-}
+import { answer as json } from "../helpers/common";
 
 const quiet = { warn: () => undefined, error: () => undefined };
 

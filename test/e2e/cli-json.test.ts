@@ -5,36 +5,15 @@
  * needs no second call; the human messages stay on the non-JSON path.
  */
 
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { createClient, type GclClient, type LimitRecord } from "../../src/client";
-import { run } from "../../src/cli/run";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
-import { memoryIo } from "../helpers/memory-io";
+import { describe, it } from "vitest";
+import type { LimitRecord } from "../../src/client";
+import { useCliWorker } from "../helpers/cli-worker";
+import { uniqueName } from "../helpers/common";
 
-let worker: LocalWorker;
-let client: GclClient;
-
-beforeAll(async () => {
-  worker = await startLocalWorker();
-  client = createClient({ url: worker.url });
-}, 60_000);
-
-afterAll(async () => {
-  await worker?.stop();
-});
-
-function unique(label: string): string {
-  return `cli-json-${label}-${randomUUID().slice(0, 8)}`;
-}
-
-async function gcl(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env: { GCL_URL: worker.url, NO_COLOR: "1" } });
-  const code = await run(argv, io);
-  return { code, out: io.stdout.text, err: io.stderr.text };
-}
+const worker = useCliWorker({ env: { NO_COLOR: "1" } });
+const { gcl } = worker;
 
 /** stdout parsed as one JSON value; fails the test if it is anything else. */
 function json(out: string): LimitRecord {
@@ -46,24 +25,24 @@ describe("gcl --version", () => {
     const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
 
     for (const flag of ["--version", "-V"]) {
-      expect(await gcl([flag])).toEqual({ code: 0, out: `${version}\n`, err: "" });
+      expect(await gcl([flag])).toMatchObject({ code: 0, out: `${version}\n`, err: "" });
     }
   });
 });
 
 describe("--json on every verb", () => {
   it("create prints the new record", async ({ expect }) => {
-    const name = unique("create");
+    const name = uniqueName("create");
 
     const { code, out } = await gcl(["create", name, "--limit", "3", "--json"]);
 
     expect(code).toBe(0);
-    expect(json(out)).toMatchObject({ id: (await client.limits.get(name)).id, name, limit: 3, active: true });
+    expect(json(out)).toMatchObject({ id: (await worker.client.limits.get(name)).id, name, limit: 3, active: true });
   });
 
   it("update, disable and enable print the record after the change; -o json is the same", async ({ expect }) => {
-    const name = unique("update");
-    await client.limits.create({ name, limit: 1 });
+    const name = uniqueName("update");
+    await worker.client.limits.create({ name, limit: 1 });
 
     const updated = await gcl(["update", name, "--limit", "7", "--json"]);
     const disabled = await gcl(["disable", name, "-o", "json"]);
@@ -76,19 +55,19 @@ describe("--json on every verb", () => {
   });
 
   it("delete prints the record as it was, and the limit is gone", async ({ expect }) => {
-    const name = unique("delete");
-    const created = await client.limits.create({ name, limit: 2 });
+    const name = uniqueName("delete");
+    const created = await worker.client.limits.create({ name, limit: 2 });
 
     const { code, out } = await gcl(["delete", name, "--yes", "--json"]);
 
     expect(code).toBe(0);
     expect(json(out)).toMatchObject({ id: created.id, name, limit: 2 });
-    await expect(client.limits.get(name)).rejects.toMatchObject({ code: "not_found" });
+    await expect(worker.client.limits.get(name)).rejects.toMatchObject({ code: "not_found" });
   });
 
   it("rate-limit prints the limits that admitted the caller", async ({ expect }) => {
-    const name = unique("rate");
-    await client.limits.create({ name, limit: 5, slot_decay_per_second: 5 });
+    const name = uniqueName("rate");
+    await worker.client.limits.create({ name, limit: 5, slot_decay_per_second: 5 });
 
     const { code, out } = await gcl(["rate-limit", name, "--json"]);
 
@@ -97,7 +76,7 @@ describe("--json on every verb", () => {
   });
 
   it("errors stay on stderr with the exit code, and stdout stays empty", async ({ expect }) => {
-    const name = unique("missing");
+    const name = uniqueName("missing");
 
     const { code, out, err } = await gcl(["disable", name, "--json"]);
 
@@ -109,7 +88,7 @@ describe("--json on every verb", () => {
 
 describe("gcl ensure", () => {
   it("creates a missing limit, then finds it: the same record, exit 0 both times", async ({ expect }) => {
-    const name = unique("ensure");
+    const name = uniqueName("ensure");
 
     const first = await gcl(["ensure", name, "--limit", "4", "--json"]);
     const second = await gcl(["ensure", name, "--limit", "4"]);
@@ -117,7 +96,7 @@ describe("gcl ensure", () => {
     expect(first.code).toBe(0);
     const record = json(first.out);
     expect(record).toMatchObject({ name, limit: 4 });
-    expect(second).toEqual({
+    expect(second).toMatchObject({
       code: 0,
       out: `Global concurrency limit with name '${name}' and ID '${record.id}' is in place (limit 4).\n`,
       err: "",
@@ -125,8 +104,8 @@ describe("gcl ensure", () => {
   });
 
   it("leaves an existing limit with other settings alone, and says which update would match", async ({ expect }) => {
-    const name = unique("ensure-differs");
-    await client.limits.create({ name, limit: 2 });
+    const name = uniqueName("ensure-differs");
+    await worker.client.limits.create({ name, limit: 2 });
 
     const { code, out, err } = await gcl(["ensure", name, "--limit", "5", "--slot-decay-per-second", "1", "--json"]);
 
@@ -134,11 +113,11 @@ describe("gcl ensure", () => {
     expect(json(out)).toMatchObject({ name, limit: 2, slot_decay_per_second: 0 });
     expect(err).toContain(`Warning: Global concurrency limit '${name}' exists with other settings`);
     expect(err).toContain(`gcl update ${name} --limit 5 --slot-decay-per-second 1`);
-    expect((await client.limits.get(name)).limit).toBe(2);
+    expect((await worker.client.limits.get(name)).limit).toBe(2);
   });
 
   it("refuses what create refuses: exit 2 without --limit", async ({ expect }) => {
-    const { code, err } = await gcl(["ensure", unique("no-limit")]);
+    const { code, err } = await gcl(["ensure", uniqueName("no-limit")]);
 
     expect(code).toBe(2);
     expect(err).toContain("required option '-l, --limit <n>' not specified");
@@ -147,8 +126,8 @@ describe("gcl ensure", () => {
 
 describe("gcl create on a taken name", () => {
   it("points to update and to ensure", async ({ expect }) => {
-    const name = unique("taken");
-    await client.limits.create({ name, limit: 1 });
+    const name = uniqueName("taken");
+    await worker.client.limits.create({ name, limit: 1 });
 
     const { code, err } = await gcl(["create", name, "--limit", "1"]);
 

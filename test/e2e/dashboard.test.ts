@@ -12,9 +12,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, it } from "vitest";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { CHROMIUM_PATH, chromiumInstalled, launchChromium, watchPageProblems } from "../helpers/browser";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { callApi, eventually, sleep, uniqueName } from "../helpers/common";
+import { useLocalWorker } from "../helpers/local-worker";
 
 const PREFIX = "/api/v2/concurrency_limits";
+/** A Worker the page talks to. */
+type Worker = { readonly url: string };
 /** Liveness bound for anything the page must show: polls run every 1.5 s. */
 const SHOWS_WITHIN_MS = 15_000;
 /** Where `npm run screenshots` saves the README's pictures; unset in normal runs. */
@@ -28,35 +31,16 @@ if (!hasChromium) {
   );
 }
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
-async function call(worker: LocalWorker, method: string, path: string, body?: unknown, token?: string): Promise<Answer> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (token !== undefined) {
-    headers.authorization = `Bearer ${token}`;
-  }
-  const response = await fetch(worker.url + PREFIX + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
-}
-
 /** Takes a lease and returns its id; fails the test on anything but a grant. */
 async function takeLease(
-  worker: LocalWorker,
+  worker: Worker,
   name: string,
   slots: number,
   holder: { type: string; id: string },
   token?: string,
 ): Promise<string> {
   const body = { names: [name], slots, holder, lease_duration: 300 };
-  const answer = await call(worker, "POST", "/increment-with-lease", body, token);
+  const answer = await callApi(worker.url, "POST", "/increment-with-lease", body, token);
   const leaseId = (answer.body as { lease_id?: unknown } | null)?.lease_id;
   if (answer.status !== 200 || typeof leaseId !== "string") {
     throw new Error(`lease on ${name} refused: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -64,19 +48,9 @@ async function takeLease(
   return leaseId;
 }
 
-function unique(prefix: string): string {
-  return `${prefix} ${crypto.randomUUID().slice(0, 8)}`;
-}
-
 /** Polls `check` every 50 ms until it holds; `SHOWS_WITHIN_MS` is a liveness bound. */
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
-  const giveUpAt = Date.now() + SHOWS_WITHIN_MS;
-  while (!(await check())) {
-    if (Date.now() > giveUpAt) {
-      throw new Error(`gave up waiting for ${what}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  return eventually(check, { timeoutMs: SHOWS_WITHIN_MS, intervalMs: 50, what });
 }
 
 /** The list's row for a limit, found by its name link. */
@@ -123,19 +97,13 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
   });
 
   describe("with anonymous access, as under npm run dev", () => {
-    let worker: LocalWorker;
-    beforeAll(async () => {
-      worker = await startLocalWorker();
-    });
-    afterAll(async () => {
-      await worker?.stop();
-    });
+    const worker = useLocalWorker();
 
     it("creates a limit through the page, shows leases and holders live, and deletes it through the page", async ({
       expect,
     }) => {
       // A space and a non-ASCII letter: the page must encode names in paths and links.
-      const name = unique("dash é");
+      const name = uniqueName("dash é");
       await page.goto(`${worker.url}/`);
       await expect.poll(() => page.locator("#session-note").textContent()).toContain("anonymous");
 
@@ -169,7 +137,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await takeLease(worker, name, 1, { type: "task_run", id: "resize-images" });
       await holderRow(page, "resize-images").waitFor();
       await page.locator("#detail-meter").getByText("3 / 3", { exact: true }).waitFor();
-      await call(worker, "POST", "/decrement-with-lease", { lease_id: first });
+      await callApi(worker.url, "POST", "/decrement-with-lease", { lease_id: first });
       await firstHolder.waitFor({ state: "detached" });
       await page.locator("#detail-meter").getByText("1 / 3", { exact: true }).waitFor();
 
@@ -181,13 +149,13 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await page.getByRole("heading", { level: 2, name: /^Limits/ }).waitFor();
       await page.getByRole("status").filter({ hasText: `Deleted limit “${name}”` }).waitFor();
       await row.waitFor({ state: "detached" });
-      expect((await call(worker, "GET", `/${encodeURIComponent(name)}`)).status).toBe(404);
+      expect((await callApi(worker.url, "GET", `/${encodeURIComponent(name)}`)).status).toBe(404);
       expect(await page.evaluate("window.sameDocument")).toBe(true);
     });
 
     it("edits, disables and re-enables a limit through its detail view", async ({ expect }) => {
-      const name = unique("edit");
-      expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
+      const name = uniqueName("edit");
+      expect((await callApi(worker.url, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
       await page.getByRole("heading", { level: 2, name, exact: true }).waitFor();
       const settings = settingsPanel(page);
@@ -197,24 +165,24 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await settings.getByLabel("Decay per second").fill("0.5");
       await settings.getByRole("button", { name: "Save" }).click();
       await page.locator("#detail-meter").getByText("0 / 7", { exact: true }).waitFor();
-      const record = (await call(worker, "GET", `/${encodeURIComponent(name)}`)).body;
+      const record = (await callApi(worker.url, "GET", `/${encodeURIComponent(name)}`)).body;
       expect(record).toMatchObject({ limit: 7, slot_decay_per_second: 0.5, active: true });
 
       await settings.getByRole("button", { name: "Disable" }).click();
       await page.locator("#detail-status").getByText("inactive", { exact: true }).waitFor();
-      expect((await call(worker, "GET", `/${encodeURIComponent(name)}`)).body).toMatchObject({ active: false });
+      expect((await callApi(worker.url, "GET", `/${encodeURIComponent(name)}`)).body).toMatchObject({ active: false });
       await settings.getByRole("button", { name: "Enable" }).click();
       await page.locator("#detail-status").getByText("active", { exact: true }).waitFor();
 
       await settings.getByRole("button", { name: "Delete…" }).click();
       await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).click();
-      expect((await call(worker, "GET", `/${encodeURIComponent(name)}`)).status).toBe(200);
-      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+      expect((await callApi(worker.url, "GET", `/${encodeURIComponent(name)}`)).status).toBe(200);
+      await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
     it("shows the API's error in the page when a create is refused", async ({ expect }) => {
-      const name = unique("taken");
-      expect((await call(worker, "POST", "/", { name, limit: 1 })).status).toBe(201);
+      const name = uniqueName("taken");
+      expect((await callApi(worker.url, "POST", "/", { name, limit: 1 })).status).toBe(201);
       await page.goto(`${worker.url}/`);
       const create = createPanel(page);
       await create.getByText("New limit").click();
@@ -223,19 +191,19 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await create.getByText(`A limit named “${name}” already exists (409 already_exists)`).waitFor();
       // The form keeps what was typed, to fix and resend.
       expect(await create.getByLabel("Name", { exact: true }).inputValue()).toBe(name);
-      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+      await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
     it("says so when the limit in the address does not exist", async () => {
-      await page.goto(`${worker.url}/#limit/${encodeURIComponent(unique("never created"))}`);
+      await page.goto(`${worker.url}/#limit/${encodeURIComponent(uniqueName("never created"))}`);
       await page.getByText("There is no limit of this name").waitFor();
     });
 
     it("charts a limit's last hour, live: utilization, waiting, grants vs refusals, wait time", async ({ expect }) => {
-      const name = unique("charted");
-      expect((await call(worker, "POST", "/", { name, limit: 1 })).status).toBe(201);
+      const name = uniqueName("charted");
+      expect((await callApi(worker.url, "POST", "/", { name, limit: 1 })).status).toBe(201);
       await takeLease(worker, name, 1, { type: "job", id: "hog" });
-      expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
       // History is read every 5 s, on top of the 1.5 s poll: a wider liveness bound on a busy machine.
       page.setDefaultTimeout(2 * SHOWS_WITHIN_MS);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
@@ -249,18 +217,18 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       expect(await traffic.getAttribute("aria-label")).toBe("Grants and refusals, last hour: 1 granted, 1 refused");
       // Live: a refusal made now shows up without a reload.
       await page.evaluate("window.sameDocument = true");
-      expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
       await panel.getByRole("img", { name: "Grants and refusals, last hour: 1 granted, 2 refused" }).waitFor();
       expect(await page.evaluate("window.sameDocument")).toBe(true);
-      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+      await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
     it("counts refusals over the last hour instead of a decaying gauge, with a sparkline per limit", async ({ expect }) => {
-      const name = unique("refused");
-      expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
+      const name = uniqueName("refused");
+      expect((await callApi(worker.url, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await takeLease(worker, name, 2, { type: "job", id: "full" });
       for (let i = 0; i < 3; i++) {
-        expect((await call(worker, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+        expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
       }
       await page.goto(`${worker.url}/`);
       const row = limitRow(page, name);
@@ -269,23 +237,23 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       // A decaying gauge would read 0 a few seconds later; a count over the hour does not.
       const polledAt = await page.locator("#live").textContent();
       await waitFor(async () => (await page.locator("#live").textContent()) !== polledAt, "another poll");
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await sleep(3000);
       expect(await refused.textContent()).toBe("3");
       expect(await refused.getAttribute("title")).toBe("3 refused and 1 granted in the last hour");
       await row.getByRole("img", { name: `${name}, last hour: peak 2 of 2 slots` }).waitFor();
-      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+      await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
     it("shows — for an occupancy never measured, and the measured one once a slot is released", async ({ expect }) => {
-      const name = unique("fresh");
-      expect((await call(worker, "POST", "/", { name, limit: 2 })).status).toBe(201);
+      const name = uniqueName("fresh");
+      expect((await callApi(worker.url, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
       const occupancy = page.locator("#detail-settings dt").filter({ hasText: "Average occupancy" }).locator("+ dd");
       await occupancy.getByText("— (no slot released yet)").waitFor();
       const lease = await takeLease(worker, name, 1, { type: "job", id: "short" });
-      await call(worker, "POST", "/decrement-with-lease", { lease_id: lease });
+      await callApi(worker.url, "POST", "/decrement-with-lease", { lease_id: lease });
       await expect.poll(() => occupancy.textContent(), { timeout: SHOWS_WITHIN_MS }).toMatch(/^\d+(\.\d)? s$/);
-      await call(worker, "DELETE", `/${encodeURIComponent(name)}`);
+      await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
     it("fits a phone-width screen without sideways scrolling", async ({ expect }) => {
@@ -335,18 +303,14 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
   describe("with auth on", () => {
     const ADMIN = "admin-secret-for-the-dashboard";
     const CLIENT = "client-secret-for-the-dashboard";
-    let worker: LocalWorker;
-    const name = unique("guarded");
+    const worker = useLocalWorker({ GCL_ADMIN_TOKEN: ADMIN, GCL_CLIENT_TOKEN: CLIENT });
+    const name = uniqueName("guarded");
 
     beforeAll(async () => {
-      worker = await startLocalWorker({ GCL_ADMIN_TOKEN: ADMIN, GCL_CLIENT_TOKEN: CLIENT });
-      const created = await call(worker, "POST", "/", { name, limit: 4 }, ADMIN);
+      const created = await callApi(worker.url, "POST", "/", { name, limit: 4 }, ADMIN);
       if (created.status !== 201) {
         throw new Error(`creating ${name} failed: ${created.status}`);
       }
-    });
-    afterAll(async () => {
-      await worker?.stop();
     });
 
     async function signIn(token: string): Promise<void> {
@@ -400,7 +364,7 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
  * A few limits in varied states, as an operator would see them: busy, full with a waiter, a rate
  * limit, an idle one and a disabled one.
  */
-async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<void> }> {
+async function seedShowcase(worker: Worker): Promise<{ cleanUp(): Promise<void> }> {
   const limits = [
     { name: "db-pool", limit: 10 },
     { name: "gpu-pool", limit: 2 },
@@ -409,7 +373,7 @@ async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<v
     { name: "tag:legacy-etl", limit: 3, active: false },
   ];
   for (const limit of limits) {
-    const answer = await call(worker, "POST", "/", limit);
+    const answer = await callApi(worker.url, "POST", "/", limit);
     if (answer.status !== 201) {
       throw new Error(`seeding ${limit.name} failed: ${answer.status} ${JSON.stringify(answer.body)}`);
     }
@@ -421,9 +385,9 @@ async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<v
   await takeLease(worker, "search-index", 1, { type: "job", id: "crawler" });
   // Two callers turned away from the full GPU pool: the charts show them as refusals.
   for (let i = 0; i < 2; i++) {
-    await call(worker, "POST", "/increment-with-lease", { names: ["gpu-pool"], slots: 1 });
+    await callApi(worker.url, "POST", "/increment-with-lease", { names: ["gpu-pool"], slots: 1 });
   }
-  const rate = await call(worker, "POST", "/increment", { names: ["openai-api"], slots: 23, mode: "rate_limit" });
+  const rate = await callApi(worker.url, "POST", "/increment", { names: ["openai-api"], slots: 23, mode: "rate_limit" });
   if (rate.status !== 200) {
     throw new Error(`seeding openai-api failed: ${rate.status}`);
   }
@@ -442,7 +406,7 @@ async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<v
     () => undefined,
   );
   await waitFor(async () => {
-    const leases = await call(worker, "GET", "/gpu-pool/leases");
+    const leases = await callApi(worker.url, "GET", "/gpu-pool/leases");
     return (leases.body as { waiting?: unknown } | null)?.waiting === 1;
   }, "the GPU pool's waiter to queue");
   return {
@@ -450,7 +414,7 @@ async function seedShowcase(worker: LocalWorker): Promise<{ cleanUp(): Promise<v
       waiter.abort();
       await waiting;
       for (const limit of limits) {
-        await call(worker, "DELETE", `/${encodeURIComponent(limit.name)}`);
+        await callApi(worker.url, "DELETE", `/${encodeURIComponent(limit.name)}`);
       }
     },
   };

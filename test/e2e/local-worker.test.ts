@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { describe, it } from "vitest";
+import { useLocalWorker } from "../helpers/local-worker";
 
-let worker: LocalWorker;
-beforeAll(async () => {
-  worker = await startLocalWorker();
-}, 60_000);
-afterAll(() => worker?.stop());
+const worker = useLocalWorker();
 
 describe("the Worker on a real loopback port", () => {
   it("answers real HTTP", async ({ expect }) => {

@@ -7,39 +7,28 @@
 
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
+import { describe, it } from "vitest";
+import { callApi, sleep } from "../helpers/common";
+import { useLocalWorker } from "../helpers/local-worker";
 
 const PROMTOOL = ["/usr/bin/promtool", "/usr/local/bin/promtool"].find((path) => existsSync(path));
 if (!PROMTOOL) {
   console.warn("promtool not found (apt-get install prometheus): skipping the promtool check of /metrics");
 }
 
-let worker: LocalWorker;
-beforeAll(async () => {
-  worker = await startLocalWorker();
-}, 60_000);
-afterAll(() => worker?.stop());
+const worker = useLocalWorker();
 
-async function call(method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${worker.url}/api/v2/concurrency_limits${path}`, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
+const call = (method: string, path: string, body?: unknown) => callApi(worker.url, method, path, body);
 
 describe.skipIf(!PROMTOOL)("/metrics checked by promtool", () => {
   it("passes `promtool check metrics` after real traffic", async ({ expect }) => {
     for (const name of ["db", 'odd "name" \\ here', "rate"]) {
       await call("POST", "/", { name, limit: 2, ...(name === "rate" ? { slot_decay_per_second: 1 } : {}) });
     }
-    const lease = (await (await call("POST", "/increment-with-lease", { names: ["db"], slots: 2 })).json()) as {
-      lease_id: string;
-    };
+    const lease = (await call("POST", "/increment-with-lease", { names: ["db"], slots: 2 })).body as { lease_id: string };
     expect((await call("POST", "/increment-with-lease", { names: ["db"], slots: 1 })).status).toBe(423);
     const waiter = call("POST", "/increment-with-lease", { names: ["db"], slots: 1, wait_seconds: 5 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     await call("POST", "/decrement-with-lease", { lease_id: lease.lease_id });
     expect((await waiter).status).toBe(200);
     await call("POST", "/increment", { names: ["rate"], slots: 1, mode: "rate_limit" });

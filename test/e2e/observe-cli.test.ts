@@ -5,34 +5,20 @@
  * utilization, waiting and grants per second from two scrapes.
  */
 
-import { afterAll, beforeAll, describe, it } from "vitest";
-import { createClient, type GclClient } from "../../src/client";
-import { run } from "../../src/cli/run";
-import { type LocalWorker, startLocalWorker } from "../helpers/local-worker";
-import { memoryIo } from "../helpers/memory-io";
+import { describe, it } from "vitest";
+import { useCliWorker } from "../helpers/cli-worker";
+import { sleep } from "../helpers/common";
 
-let worker: LocalWorker;
-let client: GclClient;
-
-beforeAll(async () => {
-  worker = await startLocalWorker();
-  client = createClient({ url: worker.url });
-}, 60_000);
-afterAll(() => worker?.stop());
-
-async function gcl(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = memoryIo({ env: { GCL_URL: worker.url } });
-  const code = await run(argv, io);
-  return { code, out: io.stdout.text, err: io.stderr.text };
-}
+const worker = useCliWorker();
+const { gcl } = worker;
 
 describe("gcl history", () => {
   it("summarizes saturation, refusals and waits, and lists the busy buckets", async ({ expect }) => {
-    await client.limits.create({ name: "hist-db", limit: 1 });
-    const held = await client.acquire("hist-db", { leaseDuration: 30 });
-    await expect(client.acquire("hist-db", { maxRetries: 0 })).rejects.toThrow();
-    const waiter = client.acquire("hist-db", { timeoutSeconds: 10 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await worker.client.limits.create({ name: "hist-db", limit: 1 });
+    const held = await worker.client.acquire("hist-db", { leaseDuration: 30 });
+    await expect(worker.client.acquire("hist-db", { maxRetries: 0 })).rejects.toThrow();
+    const waiter = worker.client.acquire("hist-db", { timeoutSeconds: 10 });
+    await sleep(200);
     await held.release();
     await (await waiter).release();
 
@@ -64,10 +50,10 @@ describe("gcl history", () => {
 
 describe("gcl top", () => {
   it("shows utilization, waiting and grants per second from two scrapes", async ({ expect }) => {
-    await client.limits.create({ name: "top-api", limit: 4 });
-    const held = await client.acquire("top-api", { occupy: 3, leaseDuration: 30 });
+    await worker.client.limits.create({ name: "top-api", limit: 4 });
+    const held = await worker.client.acquire("top-api", { occupy: 3, leaseDuration: 30 });
     for (let i = 0; i < 5; i++) {
-      await (await client.acquire("top-api", { occupy: 1 })).release();
+      await (await worker.client.acquire("top-api", { occupy: 1 })).release();
     }
     // Nothing moves between the two scrapes: the rates are 0 (rates from moving counters: test/cli).
     const frame = await gcl(["top", "--once", "--interval", "0.5"]);

@@ -1,12 +1,15 @@
 /**
- * Test helpers for the workers project: call the real Worker through `exports.default.fetch`,
- * make unique limit names (storage is isolated per file, not per test), and drive a limit
- * object's clock.
+ * Test helpers for the workers project: call the real Worker through `exports.default.fetch`
+ * and drive a limit object's clock. Unique limit names (storage is isolated per file, not per
+ * test), sleeping and polling come from the runtime-neutral common.ts, re-exported here.
  */
 
 import { runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import type { LimitObject } from "../../src/objects/limit-object";
+
+// The runtime-neutral helpers, here too so workers tests need one import.
+export { eventually, sleep, uniqueName } from "./common";
 
 export const API = "http://gcl.test/api/v2/concurrency_limits";
 
@@ -31,13 +34,6 @@ export async function api<T = any>(
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : null) as T };
-}
-
-let counter = 0;
-/** A limit name no other test in the file uses. */
-export function uniqueName(prefix = "limit"): string {
-  counter += 1;
-  return `${prefix}-${counter}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Creates a limit and returns its record; fails the test if creation fails. */
@@ -76,15 +72,9 @@ export async function controlClock(name: string): Promise<{ advance(ms: number):
   };
 }
 
-/** Polls `check` until it returns true; throws after `timeoutMs` (a liveness bound, not a timing assertion). */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > giveUpAt) {
-      throw new Error(`condition not reached within ${timeoutMs} ms`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** How many slots a limit has taken now. */
+export async function activeSlots(name: string): Promise<number> {
+  return (await api("GET", `/${encodeURIComponent(name)}`)).body.active_slots;
 }
 
 /** How many requests wait in line on a limit. */

@@ -1,29 +1,16 @@
 /**
- * What the chaos suites share: raw HTTP calls to a Worker under `wrangler dev`, and the external
- * over-admission check over every holder's recorded interval. Node only; loopback only.
+ * What the chaos suites share: the external over-admission check over every holder's recorded
+ * interval, and waiting until every slot is free (raw HTTP calls: `callApi` in common.ts).
+ * Node only; loopback only.
  */
 
-const API_PATH = "/api/v2/concurrency_limits";
+import { callApi, sleep } from "./common";
 
 /** One holding as its client saw it: from the grant's arrival to the first release attempt. */
 export interface Interval {
   names: readonly string[];
   start: number;
   end: number;
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** One API call; the body parsed as JSON (null when empty). Throws when the Worker is down. */
-// biome-ignore lint/suspicious/noExplicitAny: tests read answers field by field; a wrong read fails the test
-export async function call(base: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const response = await fetch(base + API_PATH + path, {
-    method,
-    headers: { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
 /** The most holders limit `name` had at once, over intervals from every client. */
@@ -52,8 +39,8 @@ export function maxOverlap(intervals: readonly Interval[], name: string): number
 export async function untilFree(base: string, names: readonly string[], giveUpAt: number): Promise<string | null> {
   for (const name of names) {
     for (;;) {
-      const record = (await call(base, "GET", `/${name}`)).body;
-      const leases = (await call(base, "GET", `/${name}/leases`)).body;
+      const record = (await callApi(base, "GET", `/${name}`)).body;
+      const leases = (await callApi(base, "GET", `/${name}/leases`)).body;
       if (record.active_slots === 0 && leases.leases.length === 0 && leases.waiting === 0) {
         break;
       }

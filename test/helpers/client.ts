@@ -67,11 +67,4 @@ export function testClient(options: ClientOptions = {}): TestClient {
 }
 
 export { deferred } from "./deferred";
-
-/** A canned answer for a fake `fetch`. */
-export function answer(status: number, body?: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
+export { answer } from "./common";

@@ -3,6 +3,7 @@
  * server (browser, CLI). Node-side only: used by the `e2e` vitest project.
  */
 
+import { afterAll, beforeAll } from "vitest";
 import { unstable_startWorker } from "wrangler";
 
 export interface LocalWorker {
@@ -19,4 +20,26 @@ export async function startLocalWorker(vars: Record<string, string> = { GCL_ALLO
   });
   const url = (await worker.url).toString().replace(/\/$/, "");
   return { url, stop: () => worker.dispose() };
+}
+
+/**
+ * Starts the Worker (with `vars`) before the tests of the calling file, or describe block, and
+ * stops it after them. Read `url` inside tests and later hooks.
+ */
+export function useLocalWorker(vars?: Record<string, string>): { readonly url: string } {
+  let worker: LocalWorker | undefined;
+  beforeAll(async () => {
+    worker = await startLocalWorker(vars);
+  }, 60_000);
+  afterAll(async () => {
+    await worker?.stop();
+  });
+  return {
+    get url() {
+      if (worker === undefined) {
+        throw new Error("the Worker is not started yet: read its url inside a test or a later hook");
+      }
+      return worker.url;
+    },
+  };
 }

@@ -2,12 +2,22 @@
  * An in-memory `CliIo` for calling the `gcl` core (`run(argv, io)`) in a test: output collected
  * in strings, a chosen environment and terminal, canned answers to questions, signals sent by
  * emitting on an `EventEmitter`, and real child processes with piped stdio that the test can
- * read from and write to. Node-side only.
+ * read from and write to; `fetch` may be a canned one (canned-worker.ts). Node-side only.
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import type { CliIo, Output } from "../../src/cli/io";
+import { run } from "../../src/cli/run";
+import type { FetchLike } from "../../src/client";
+
+/** Commands for `gcl run` to start: `node -e` scripts that say "ready" on stdout once running. */
+export const CHILD = {
+  /** Waits until its stdin closes, then exits with its first argument (0 without one). */
+  waitForStdin: `process.stdout.write("ready\\n"); process.stdin.resume(); process.stdin.on("end", () => process.exit(Number(process.argv[1] ?? 0)));`,
+  /** Runs until a signal kills it. */
+  runForever: `process.stdout.write("ready\\n"); setInterval(() => {}, 1000);`,
+};
 
 export interface MemoryOutput extends Output {
   /** Everything written so far. */
@@ -22,6 +32,8 @@ export interface MemoryIoOptions {
   answers?: string[];
   /** stderr is a terminal (progress lines, colors unless NO_COLOR). @default false */
   stderrIsTTY?: boolean;
+  /** Replaces the global `fetch`. */
+  fetch?: FetchLike;
 }
 
 export interface MemoryIo extends CliIo {
@@ -77,6 +89,7 @@ export function memoryIo(options: MemoryIoOptions = {}): MemoryIo {
     },
     signals: new EventEmitter(),
     processId: "test-host:1",
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     questions,
     children,
     nextChild() {
@@ -108,4 +121,24 @@ export function firstLine(child: ChildProcess): Promise<string> {
     stdout.on("data", onData);
     child.once("exit", () => reject(new Error(`the child exited before writing a line (got ${JSON.stringify(buffer)})`)));
   });
+}
+
+export interface GclOutcome {
+  code: number;
+  out: string;
+  err: string;
+  io: MemoryIo;
+}
+
+/** Starts `gcl <argv>` in process, through its core `run(argv, io)`; `done` resolves with the exit code. */
+export function startGcl(argv: string[], options: MemoryIoOptions = {}): { io: MemoryIo; done: Promise<number> } {
+  const io = memoryIo(options);
+  return { io, done: run(argv, io) };
+}
+
+/** `gcl <argv>` in process: the exit code, and what it wrote. */
+export async function runGcl(argv: string[], options: MemoryIoOptions = {}): Promise<GclOutcome> {
+  const { io, done } = startGcl(argv, options);
+  const code = await done;
+  return { code, out: io.stdout.text, err: io.stderr.text, io };
 }

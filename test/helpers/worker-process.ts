@@ -5,8 +5,12 @@
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
+import { eventually } from "./common";
 
 export interface WorkerProcess {
   url: string;
@@ -40,7 +44,7 @@ function exited(child: ChildProcess): Promise<void> {
   });
 }
 
-export async function spawnWorker(options: {
+export interface SpawnOptions {
   port: number;
   persistTo: string;
   /** Extra `--var NAME:value` settings (the chaos suite's fault injection). */
@@ -49,7 +53,9 @@ export async function spawnWorker(options: {
   configs?: readonly string[];
   /** The path that answers 200 once the Worker is up. @default "/healthz" */
   readyPath?: string;
-}): Promise<WorkerProcess> {
+}
+
+export async function spawnWorker(options: SpawnOptions): Promise<WorkerProcess> {
   const root = join(import.meta.dirname, "..", "..");
   const child = spawn(
     process.execPath,
@@ -85,20 +91,19 @@ export async function spawnWorker(options: {
       // The group is already gone.
     }
   };
-  const giveUpAt = Date.now() + 60_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}${options.readyPath ?? "/healthz"}`)).ok) {
-        break;
-      }
-    } catch {
-      // Not listening yet.
+  const ready = async (): Promise<boolean> => {
+    if (child.exitCode !== null) {
+      throw new Error(`wrangler dev exited with code ${child.exitCode}`);
     }
-    if (child.exitCode !== null || Date.now() > giveUpAt) {
-      signalGroup("SIGKILL");
-      throw new Error(`wrangler dev did not come up on ${url}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // A refused connection: not listening yet.
+    const answer = await fetch(`${url}${options.readyPath ?? "/healthz"}`).catch(() => undefined);
+    return answer?.ok === true;
+  };
+  try {
+    await eventually(ready, { timeoutMs: 60_000, intervalMs: 100, what: `wrangler dev answering on ${url}` });
+  } catch (error) {
+    signalGroup("SIGKILL");
+    throw new Error(`wrangler dev did not come up on ${url}`, { cause: error });
   }
   return {
     url,
@@ -111,6 +116,33 @@ export async function spawnWorker(options: {
       const timer = setTimeout(() => signalGroup("SIGKILL"), 5_000);
       await exited(child);
       clearTimeout(timer);
+    },
+  };
+}
+
+/** A Worker that a test can kill and start again on the same state and port. */
+export interface RestartableWorker {
+  /** Starts the Worker (again) on the state directory; the port is chosen at the first start. */
+  start(): Promise<WorkerProcess>;
+}
+
+/**
+ * A fresh state directory (`prefix` names it) for the calling file: the Worker last started on it
+ * is stopped, and the directory removed, after the file's tests.
+ */
+export function workerOnState(prefix: string, options: Omit<SpawnOptions, "port" | "persistTo"> = {}): RestartableWorker {
+  const state = mkdtempSync(join(tmpdir(), prefix));
+  let port: number | undefined;
+  let current: WorkerProcess | undefined;
+  afterAll(async () => {
+    await current?.stop();
+    rmSync(state, { recursive: true, force: true });
+  });
+  return {
+    async start() {
+      port ??= await freePort();
+      current = await spawnWorker({ ...options, port, persistTo: state });
+      return current;
     },
   };
 }

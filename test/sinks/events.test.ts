@@ -9,7 +9,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it, vi } from "vitest";
 import type { LimitObject } from "../../src/objects/limit-object";
-import { api, createLimit, takeLease, uniqueName } from "../helpers/api";
+import { api, createLimit, sleep, takeLease, uniqueName } from "../helpers/api";
 
 describe("Prefect events into the local runtime's Queue and Analytics Engine", () => {
   it("are on, and every write is accepted while the slots behave as always", async ({ expect }) => {
@@ -29,7 +29,7 @@ describe("Prefect events into the local runtime's Queue and Analytics Engine", (
     expect((await api("PATCH", `/${name}`, { limit: 3 })).status).toBe(204);
     expect((await api("DELETE", `/${name}`)).status).toBe(204);
     // The queue send runs under waitUntil: give it the moment it needs before looking for failures.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     const dropped = await runInDurableObject(stub, (instance: LimitObject) => instance.events.dropped);
     expect(dropped).toBe(0);
     expect(errors.mock.calls.filter((call) => String(call[0]).includes("event sink"))).toEqual([]);

@@ -1,9 +1,8 @@
 import { describe, it } from "vitest";
 import { LeaseLostError } from "../../src/client";
-import { api, createLimit, eventually, uniqueName } from "../helpers/api";
+import { api, createLimit, eventually, sleep, uniqueName } from "../helpers/api";
 import { deferred, type SentRequest, testClient, workerFetch } from "../helpers/client";
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const leaseIds = async (name: string): Promise<string[]> =>
   (await api<{ leases: { lease_id: string }[] }>("GET", `/${name}/leases`)).body.leases.map((lease) => lease.lease_id);
 const renewals = (sent: SentRequest[]) => sent.filter((request) => request.path.endsWith("/renew"));

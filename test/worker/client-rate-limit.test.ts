@@ -1,9 +1,7 @@
 import { describe, it } from "vitest";
-import { ConcurrencySlotAcquisitionError, type LimitRecord } from "../../src/client";
-import { api, createLimit, uniqueName } from "../helpers/api";
+import { ConcurrencySlotAcquisitionError } from "../../src/client";
+import { activeSlots, createLimit, uniqueName } from "../helpers/api";
 import { testClient } from "../helpers/client";
-
-const activeSlots = async (name: string): Promise<number> => (await api<LimitRecord>("GET", `/${name}`)).body.active_slots;
 
 describe.concurrent("rateLimit()", () => {
   it("paces 15 calls on a limit of 5 decaying 5/s: a burst of 5, then one every 0.2 s", { timeout: 15_000 }, async ({

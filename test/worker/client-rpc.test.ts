@@ -11,9 +11,8 @@ import {
   ConcurrencySlotAcquisitionError,
   createClient,
   GclError,
-  type LimitRecord,
 } from "../../src/client";
-import { api, createLimit, uniqueName } from "../helpers/api";
+import { activeSlots, api, createLimit, sleep, uniqueName } from "../helpers/api";
 import { recordingLogger } from "../helpers/client";
 
 /** The binding, wrapped so each test can see which RPC methods the client called. */
@@ -36,8 +35,6 @@ function rpcClient() {
   const gcl = createClient({ binding, logger, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
   return { gcl, calls, logger };
 }
-
-const activeSlots = async (name: string): Promise<number> => (await api<LimitRecord>("GET", `/${name}`)).body.active_slots;
 
 describe("createClient({ binding })", () => {
   it("acquires with `await using` and releases when the scope ends", async ({ expect }) => {
@@ -102,7 +99,7 @@ describe("createClient({ binding })", () => {
     const name = uniqueName();
     await createLimit(name, 1);
     const slot = await gcl.acquire(name, { leaseDuration: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await sleep(2_000);
     expect(slot.signal.aborted).toBe(false);
     expect(calls.filter((call) => call === "renew").length).toBeGreaterThanOrEqual(2);
     expect((await api("GET", `/${name}/leases`)).body.leases).toMatchObject([{ lease_id: slot.leaseId }]);

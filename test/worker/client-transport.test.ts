@@ -8,6 +8,7 @@ import {
   GclError,
 } from "../../src/client";
 import { answer, recording, recordingLogger } from "../helpers/client";
+import { sleep } from "../helpers/common";
 
 const RECORD = {
   id: "00000000-0000-4000-8000-000000000000",
@@ -55,7 +56,7 @@ const networkError: Step = () => {
 /** Answers like a long-poll that ran out: after the `wait_seconds` it was asked for. */
 const lockedAfterWait: Step = async (init) => {
   const waitSeconds = Number((JSON.parse(init.body ?? "{}") as { wait_seconds?: number }).wait_seconds ?? 0);
-  await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000));
+  await sleep(waitSeconds * 1000);
   return answer(423, LOCKED, { "Retry-After": "30.000" });
 };
 
@@ -230,7 +231,7 @@ describe("waiting", () => {
 
   it("retries a long-poll cut by a network error with only what is left of the deadline", async ({ expect }) => {
     const dropAfter200ms: Step = async () => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       throw new TypeError("connection reset");
     };
     const { gcl, sent } = scripted([dropAfter200ms, () => answer(200, GRANT), () => answer(204)]);

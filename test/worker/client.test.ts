@@ -5,12 +5,10 @@ import {
   ConcurrencySlotAcquisitionError,
   createClient,
   type GclClient,
-  type LimitRecord,
 } from "../../src/client";
-import { api, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import { activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
 import { deferred, testClient, workerFetch } from "../helpers/client";
 
-const activeSlots = async (name: string): Promise<number> => (await api<LimitRecord>("GET", `/${name}`)).body.active_slots;
 const leaseIds = async (name: string): Promise<string[]> =>
   (await api<{ leases: { lease_id: string }[] }>("GET", `/${name}/leases`)).body.leases.map((lease) => lease.lease_id);
 
@@ -61,7 +59,7 @@ describe("concurrency()", () => {
         gcl.concurrency(name, async () => {
           inside += 1;
           most = Math.max(most, inside);
-          await new Promise((resolve) => setTimeout(resolve, 5));
+          await sleep(5);
           inside -= 1;
           return index;
         }),
@@ -252,7 +250,7 @@ describe("missing limits", () => {
     const absent = uniqueName("absent");
 
     const result = await gcl.concurrency(absent, async (signal) => {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       return signal.aborted ? "aborted" : "ran";
     }, { leaseDuration: 1 });
 
@@ -391,7 +389,7 @@ describe("with edge-gcl/async", () => {
     const jobs = Array.from({ length: 8 }, (_, index) => async (signal: AbortSignal) => {
       inside += 1;
       most = Math.max(most, inside);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       inside -= 1;
       signal.throwIfAborted();
       return index;

@@ -5,11 +5,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, it } from "vitest";
 import { CATALOG_NAME } from "../../src/objects/catalog-object";
 import type { LimitObject } from "../../src/objects/limit-object";
-import { api, controlClock, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
-
-async function activeSlots(name: string): Promise<number> {
-  return (await api("GET", `/${encodeURIComponent(name)}`)).body.active_slots;
-}
+import { activeSlots, api, controlClock, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
 
 async function leaseCount(name: string): Promise<number> {
   return (await api("GET", `/${encodeURIComponent(name)}/leases`)).body.leases.length;

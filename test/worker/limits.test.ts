@@ -105,7 +105,7 @@ describe("GET /{id_or_name}", () => {
 
 describe("POST /filter", () => {
   it("lists limits sorted by name, paged by limit and offset", async ({ expect }) => {
-    const prefix = `filter-${crypto.randomUUID().slice(0, 6)}`;
+    const prefix = uniqueName("filter");
     for (const suffix of ["c", "a", "b"]) {
       await createLimit(`${prefix}-${suffix}`, 1);
     }

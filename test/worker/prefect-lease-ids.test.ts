@@ -10,13 +10,11 @@ import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import Worker from "../../src/index";
 import { DIRECTORY_GRACE_MS, type LeaseDirectory } from "../../src/objects/lease-directory";
-import { API, api, controlClock, createLimit, uniqueName } from "../helpers/api";
+import { API, activeSlots, api, controlClock, createLimit, uniqueName } from "../helpers/api";
 
 /** What Prefect 3's client sends with every request (client/base.py). */
 const PREFECT = { "User-Agent": "prefect/3.4.0 (API 0.8.4)", "X-PREFECT-API-VERSION": "0.8.4" };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-const activeSlots = async (name: string): Promise<number> => (await api("GET", `/${name}`)).body.active_slots;
 
 function prefectLease(names: string[], slots = 1, extra: Record<string, unknown> = {}) {
   return api("POST", "/increment-with-lease", { names, slots, mode: "concurrency", lease_duration: 300.0, ...extra }, PREFECT);

@@ -27,7 +27,7 @@ describe("a thousand waiters on one limit", () => {
       });
       done.push(request);
       // Arrival order is defined by the limit object: wait until this request is in line.
-      await eventually(async () => (await waitingOn(name)) === i + 1, 10_000);
+      await eventually(async () => (await waitingOn(name)) === i + 1, { timeoutMs: 10_000 });
     }
 
     await api("POST", "/decrement-with-lease", { lease_id: first.body.lease_id });

@@ -1,8 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { api, createLimit, takeLease, uniqueName } from "../helpers/api";
-
-const activeSlots = async (name: string): Promise<number> => (await api("GET", `/${name}`)).body.active_slots;
+import { activeSlots, api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 describe("POST /increment-with-lease", () => {
   it("grants a lease with limits, fencing tokens, missing names and an expiry", async ({ expect }) => {

@@ -1,9 +1,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { api, controlClock, createLimit, takeLease, uniqueName } from "../helpers/api";
-
-const activeSlots = async (name: string): Promise<number> => (await api("GET", `/${name}`)).body.active_slots;
+import { activeSlots, api, controlClock, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 describe("lease expiry", () => {
   it("reclaims an expired lease when the alarm fires, with nobody calling", async ({ expect }) => {

@@ -1,10 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { API, api, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import { API, activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
 
 const release = (leaseId: string) => api("POST", "/decrement-with-lease", { lease_id: leaseId });
-const activeSlots = async (name: string): Promise<number> => (await api("GET", `/${name}`)).body.active_slots;
-
 /**
  * Starts a waiting request and returns once the limit object has it in line. The pending response
  * is wrapped so that awaiting this function does not also await the response.
@@ -97,7 +95,7 @@ describe("waiting in line (wait_seconds)", () => {
         const key = (Object.keys(names) as (keyof typeof limits)[]).find((k) => names[k] === name);
         maxOver = Math.max(maxOver, (holding[name] ?? 0) - (key ? limits[key] : 0));
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
       for (const name of set) {
         holding[name] = (holding[name] ?? 0) - 1;
       }
