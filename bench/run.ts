@@ -121,12 +121,18 @@ async function main(): Promise<void> {
     log("contended, waiting");
     const waiting = await contended(api, "waiting", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
     await sleep(SETTLE_MS);
+    log("contended, long-polls that confirm their turn");
+    const confirmed = await contended(api, "confirmed", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    await sleep(SETTLE_MS);
+    log("contended, socket waiters");
+    const socket = await contended(api, "socket", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    await sleep(SETTLE_MS);
     log("contended, polling");
     const polling = await contended(api, "polling", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
     await sleep(SETTLE_MS);
     log("rate limit");
     const rate = await rateLimit(api, { ...RATE, durationMs: PLAN.rateMs, warmupMs: PLAN.rateWarmupMs });
-    edge = { sequential, rpc, idleFloor, waiting, polling, rate, versions: worker.versions, timings: worker.timings };
+    edge = { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate, versions: worker.versions, timings: worker.timings };
   } finally {
     await cleanUp();
   }

@@ -72,6 +72,60 @@ export class EdgeApi {
     throw new Error(`acquire: ${answer.status} ${JSON.stringify(answer.body)}`);
   }
 
+  /**
+   * One acquisition by long-polls with a `request_id`, as the TypeScript client waits a short
+   * while: its turn comes as 423 "come back now", and the same request again takes the slots.
+   */
+  async acquireConfirmed(name: string, signal: AbortSignal): Promise<{ leaseId: string }> {
+    const body = { ...acquireBody(name, LONG_POLL_S), request_id: crypto.randomUUID() };
+    for (;;) {
+      const answer = await post(this.url(`${API}/increment-with-lease`), body, signal);
+      if (answer.status === 200) {
+        return { leaseId: (answer.body as { lease_id: string }).lease_id };
+      }
+      if (answer.status !== 423) {
+        throw new Error(`acquire: ${answer.status} ${JSON.stringify(answer.body)}`);
+      }
+    }
+  }
+
+  /**
+   * One acquisition over the limit's WebSocket, as the TypeScript client waits a long while: the
+   * turn is pushed as an offer the client confirms. The lease id, or null when refused.
+   */
+  async acquireBySocket(name: string, signal: AbortSignal): Promise<{ leaseId: string } | null> {
+    const requestId = crypto.randomUUID();
+    const socket = new WebSocket(`${this.#base.replace(/^http/, "ws")}${API}/${name}/wait`, ["edge-gcl.v1"]);
+    return new Promise((resolve, reject) => {
+      const stop = () => {
+        socket.close();
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", stop, { once: true });
+      const settle = (result: { leaseId: string } | null) => {
+        signal.removeEventListener("abort", stop);
+        socket.close();
+        resolve(result);
+      };
+      socket.addEventListener("open", () => {
+        const request = { slots: 1, lease_duration: LEASE_S, request_id: requestId };
+        socket.send(JSON.stringify({ op: "acquire", kind: "lease", request }));
+      });
+      socket.addEventListener("message", (event) => {
+        const message = JSON.parse(String(event.data)) as { type: string; grant?: { lease_id: string } };
+        if (message.type === "offer") {
+          socket.send(JSON.stringify({ op: "confirm" }));
+        } else if ((message.type === "granted" || message.type === "confirmed") && message.grant) {
+          settle({ leaseId: message.grant.lease_id });
+        } else if (message.type === "refused") {
+          settle(null);
+        }
+      });
+      socket.addEventListener("close", () => settle(null));
+      socket.addEventListener("error", () => settle(null));
+    });
+  }
+
   async release(leaseId: string): Promise<void> {
     const answer = await post(this.url(`${API}/decrement-with-lease`), { lease_id: leaseId });
     if (answer.status !== 204) {
@@ -154,11 +208,13 @@ export async function floorAfterIdle(api: EdgeApi, count: number, idleMs: number
   return summarize(latencies);
 }
 
-export type ContendedMode = "waiting" | "polling";
+export type ContendedMode = "waiting" | "confirmed" | "socket" | "polling";
 
 /**
  * 64 clients on a limit of 8. `waiting`: each request waits in the limit object's FIFO line
- * (`wait_seconds`) and asks again if its long-poll ends. `polling`: Prefect's client, with
+ * (`wait_seconds`) and asks again if its long-poll ends. `confirmed`: the same with a `request_id`,
+ * taking its turn by coming back (`EdgeApi.acquireConfirmed`). `socket`: waiting on the limit's
+ * WebSocket (`EdgeApi.acquireBySocket`). `polling`: Prefect's client, with
  * `wait_seconds: 0` and, on 423, a sleep of `Retry-After` seconds before asking again.
  */
 export async function contended(
@@ -172,6 +228,18 @@ export async function contended(
   const retryAfters: number[] = [];
   const client = (): SlotClient => ({
     async acquire(stop) {
+      if (mode === "confirmed") {
+        const granted = await api.acquireConfirmed(name, stop);
+        return () => api.release(granted.leaseId);
+      }
+      if (mode === "socket") {
+        const granted = await api.acquireBySocket(name, stop);
+        if (granted === null) {
+          refusals += 1;
+          return null;
+        }
+        return () => api.release(granted.leaseId);
+      }
       const outcome = await api.acquire(name, mode === "waiting" ? LONG_POLL_S : 0, stop);
       if ("leaseId" in outcome) {
         return () => api.release(outcome.leaseId);

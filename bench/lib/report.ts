@@ -33,6 +33,8 @@ export interface EdgeFigures {
   rpc: RpcResults;
   idleFloor: Summary;
   waiting: Awaited<ReturnType<typeof contended>>;
+  confirmed: Awaited<ReturnType<typeof contended>>;
+  socket: Awaited<ReturnType<typeof contended>>;
   polling: Awaited<ReturnType<typeof contended>>;
   rate: RateLimitResult;
   versions: WorkerHost["versions"];
@@ -59,7 +61,12 @@ export type Results = ReturnType<typeof buildResults>;
 /** The results file's content, goals checked. */
 export function buildResults(run: RunFigures) {
   const { startedAt, loadStart, loadEnd, quick, withPeer, edge, bundle, coldStart, peer, reason, redisVersion } = run;
-  const { sequential, rpc, idleFloor, waiting, polling, rate } = edge;
+  const { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate } = edge;
+  const againstBound = (run: typeof socket) => ({
+    ...run,
+    utilization_of_bound: utilizationBound === null ? null : run.utilization / utilizationBound,
+    handoff_over_idle_floor: run.handoff_p50_ms === null || idleFloor.p50 === null ? null : run.handoff_p50_ms / idleFloor.p50,
+  });
   // No server-mediated hand-off beats one request to an idle server: the best utilization a
   // fair lock can reach here with these holds.
   const utilizationBound =
@@ -146,6 +153,8 @@ export function buildResults(run: RunFigures) {
     floor_ladder: ladder(sequential),
     rpc: rpcFigure,
     contended: { ...waiting, utilization_of_bound: utilizationOfBound, handoff_over_idle_floor: handoffOverIdleFloor },
+    contended_confirmed: againstBound(confirmed),
+    contended_socket: againstBound(socket),
     contended_polling: polling,
     rate_limit: rate,
     bundle,
@@ -168,6 +177,8 @@ export function buildResults(run: RunFigures) {
       handoff_to_other_client: "the hand-offs whose grant went to another client than the one that released (a lock that lets the releaser barge back in has fast self hand-offs)",
       max_holders_seen: "the most holds overlapping at one instant (a sweep over the hold intervals)",
       rate_limit: "64 clients loop POST /increment {mode: rate_limit, wait_seconds: 5}; after a warm-up (the empty bucket's burst, then a full bucket and a line that never empties) admitted_per_s = grants received from warm-up to deadline / that window",
+      confirmed: "long-polls with a request_id (the TypeScript client's first 2 s): the turn is a 423 'come back now', and the same request takes it",
+      socket: "waiting on the limit's WebSocket (the TypeScript client's waits beyond 2 s): the turn is pushed as an offer and confirmed",
       polling: "Prefect's client: wait_seconds 0, on 423 sleep Retry-After seconds, then ask again",
       peer: "redis-semaphore defaults (polls every 10 ms while full), lockTimeout 60 s, a new Semaphore per acquisition, one ioredis connection shared by all clients",
     },
@@ -207,6 +218,8 @@ export function buildResults(run: RunFigures) {
     waiting.handoff_p50_ms !== null && waiting.handoff_p50_ms <= GOALS.handoffP50Ms,
   );
   check("contended.max_holders_seen", waiting.max_holders_seen, `<= ${CONTENDED.limit}`, waiting.max_holders_seen <= CONTENDED.limit);
+  check("contended_confirmed.max_holders_seen", confirmed.max_holders_seen, `<= ${CONTENDED.limit}`, confirmed.max_holders_seen <= CONTENDED.limit);
+  check("contended_socket.max_holders_seen", socket.max_holders_seen, `<= ${CONTENDED.limit}`, socket.max_holders_seen <= CONTENDED.limit);
   check(
     "contended_polling.max_holders_seen",
     polling.max_holders_seen,

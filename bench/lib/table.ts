@@ -78,6 +78,18 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
   row("contended.grants_per_s", fmt(waiting.grants_per_s, 0), `(ideal ${fmt(ideal, 0)})`);
   row("contended fairness", fairness(waiting), "(reported)");
   row("contended CPU per grant", cpu(waiting, "workerd"), "(reported)");
+  for (const [label, run] of [
+    ["contended_confirmed", results.contended_confirmed],
+    ["contended_socket", results.contended_socket],
+  ] as const) {
+    row(`${label}.utilization`, fmt(run.utilization, 3), "(reported)");
+    row(`${label}.utilization_of_bound`, fmt(run.utilization_of_bound, 3), "(reported)");
+    row(`${label}.handoff_p50_ms`, fmt(run.handoff_p50_ms, 2), "(reported)");
+    row(`${label}.handoff_over_idle_floor`, fmt(run.handoff_over_idle_floor, 2), "(reported)");
+    row(`${label}.handoff_p99_ms`, fmt(run.handoff_p99_ms, 2), "(reported)");
+    row(`${label}.max_holders_seen`, String(run.max_holders_seen), `<= ${CONTENDED.limit}`);
+    row(`${label} fairness`, fairness(run), "(reported)");
+  }
   row("contended_polling.utilization", fmt(polling.utilization, 3), "(baseline)");
   row("contended_polling.handoff_p50_ms", fmt(polling.handoff_p50_ms, 2), "(baseline)");
   row("contended_polling.handoff_p99_ms", fmt(polling.handoff_p99_ms, 2), "(baseline)");

@@ -1,6 +1,6 @@
 /**
- * Waiting for a single-name request over the limit's WebSocket (`protocol/socket.ts`): one request
- * that waits in line for as long as the caller does, with nothing sent while it waits but a
+ * Waiting for a single-name request over the limit's WebSocket (`protocol/socket.ts`), once its
+ * first long-poll has taken its place: one request that waits in line for as long as the caller does, with nothing sent while it waits but a
  * keep-alive the server answers without waking. Its turn comes as an offer, confirmed at once. A
  * socket that drops is reopened with the same `request_id`, which finds the same place (a Worker
  * restart gives every place a grace); a place lost meanwhile is withdrawn and the request asks
@@ -55,8 +55,10 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
   let opened = false;
   let lostSince: number | undefined;
   for (let attempt = 1; ; attempt += 1) {
-    wait.signal?.throwIfAborted();
-    if (Date.now() >= wait.deadline) {
+    if (wait.signal?.aborted || Date.now() >= wait.deadline) {
+      // Between two sockets: its place may be kept for the grace; let it go at once.
+      void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
+      wait.signal?.throwIfAborted();
       throw wait.timedOut();
     }
     const socket = await http.openSocket(wait.name).catch(() => null);

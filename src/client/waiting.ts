@@ -3,8 +3,8 @@
  * server's `wait_seconds` (at most 60 s each, never past the caller's deadline) until the slots are
  * granted, `timeoutSeconds` passes, `maxRetries` runs out or the caller aborts. A single-name
  * request keeps its place in line across polls and network errors by sending the same
- * `request_id` each time, and withdraws it when it gives up; where it can, it waits over the
- * limit's WebSocket instead (`./socket-wait`), with no polling at all. A server that
+ * `request_id` each time, and withdraws it when it gives up; where it can, a wait longer than its
+ * first 2 s goes on over the limit's WebSocket (`./socket-wait`), with no polling at all. A server that
  * answers 423 before the wait it was asked for (one that does not wait, or a race it resolves by
  * asking the client to come back) is honoured with a sleep of its `Retry-After`.
  */
@@ -34,8 +34,12 @@ const RIDE_OUT_MS = 60_000;
 /** Backoff between tries while the service cannot be reached. */
 const OUTAGE_BACKOFF = { baseDelayMs: 250, maxDelayMs: 2_000 } as const;
 
-/** The wait of a first try made before a socket: long enough to take a place in line. */
-const FIRST_TRY_SECONDS = 0.001;
+/**
+ * How long a single-name wait long-polls before it moves to the limit's socket: a short wait is
+ * served by the long-poll (the cheapest hand-off), a long one waits on the socket, where it costs
+ * nothing while it waits.
+ */
+const SOCKET_AFTER_SECONDS = 2;
 
 /** Backoff for a 423 that came without a usable `Retry-After` (never from this server). */
 const LOCKED_BACKOFF = { baseDelayMs: 100, maxDelayMs: 10_000 } as const;
@@ -56,8 +60,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
   // One request id for the whole wait, so every poll and every retry after a network error comes
   // back to the same place in line (DESIGN §7.2), and a multi-name request to its reservations.
   let placeId = crypto.randomUUID();
-  // One name, waiting as long as it takes: the first try answers at once (one round trip when
-  // there is room); if it must wait, it keeps its place and waits on over the limit's socket.
+  // One name, waiting as long as it takes: the first long-poll answers at once when there is room
+  // and serves a short wait; a wait that outlasts it keeps its place and goes on over the socket.
   const [only] = names;
   let bySocket = only !== undefined && names.length === 1 && maxRetries === undefined && http.mayOpenSockets();
   const waitBy = (): Promise<unknown> =>
@@ -74,8 +78,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       timedOut,
     });
 
-  /** The `wait_seconds` of this attempt: a first try before a socket only takes its place. */
-  const nextWait = (): number => (bySocket ? Math.min(FIRST_TRY_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries));
+  /** The `wait_seconds` of this attempt: before a socket, a short first long-poll. */
+  const nextWait = (): number => (bySocket ? Math.min(SOCKET_AFTER_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries));
   /** Whether an outage is ridden out: always for one name, once answered for several. */
   let placed = names.length === 1;
   /** Since when every try failed to reach the service (undefined while it answers). */
@@ -125,7 +129,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
     if (answer.status === 200) {
       return answer.body;
     }
-    if (bySocket && answer.status === 423 && refusalOf(answer).code === "locked") {
+    const longWait = Date.now() < deadline && !answeredEarly(Date.now() - sentAt, waitSeconds);
+    if (bySocket && longWait && answer.status === 423 && refusalOf(answer).code === "locked") {
       bySocket = false;
       const granted = await waitBy();
       if (granted !== NO_SOCKET) {

@@ -102,9 +102,27 @@ describe("concurrency()", () => {
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
 
     expect(await waiting).toBe("mine");
-    // A first try that took its place, then one socket, pushed to: no request while it waited.
+    // A short wait: one long-poll, whose turn came as "come back now", and the same request again.
+    const tries = sent.filter((request) => request.path !== "/decrement-with-lease");
+    expect(tries.map((request) => request.path)).toEqual(["/increment-with-lease", "/increment-with-lease"]);
+    expect(tries[1]?.body?.request_id).toBe(tries[0]?.body?.request_id);
+  });
+
+  it("moves a wait longer than its first long-poll onto the limit's socket, with no polling after", { timeout: 15_000 }, async ({ expect }) => {
+    const { gcl, sent } = testClient();
+    const name = uniqueName();
+    await createLimit(name, 1);
+    const holder = await takeLease([name]);
+
+    const waiting = gcl.concurrency(name, async () => "mine", { timeoutSeconds: 30 });
+    await eventually(async () => sent.some((request) => request.path === `/${name}/wait`), { timeoutMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
+
+    expect(await waiting).toBe("mine");
     const tries = sent.filter((request) => request.path !== "/decrement-with-lease");
     expect(tries.map((request) => request.path)).toEqual(["/increment-with-lease", `/${name}/wait`]);
+    expect(tries[0]?.body?.wait_seconds).toBe(2);
   });
 
   it("without sockets, waits in one long-poll and confirms its turn by coming back once", async ({ expect }) => {

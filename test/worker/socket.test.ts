@@ -239,18 +239,20 @@ describe("waiting over a WebSocket", () => {
 });
 
 describe("the client over a socket", () => {
-  it("waits over the limit's socket by default, and leaves the line at once when it times out", async ({ expect }) => {
+  it("waits over the limit's socket after its first long-poll, and leaves the line at once when it times out", async ({
+    expect,
+  }) => {
     const { testClient } = await import("../helpers/client");
     const { gcl, sent } = testClient();
     const name = uniqueName();
     await createLimit(name, 1);
     await takeLease([name]);
-    await expect(gcl.acquire(name, { timeoutSeconds: 0.3 })).rejects.toMatchObject({ name: "AcquireTimeoutError" });
+    await expect(gcl.acquire(name, { timeoutSeconds: 3 })).rejects.toMatchObject({ name: "AcquireTimeoutError" });
     expect(sent.map((request) => request.path)).toEqual(["/increment-with-lease", `/${name}/wait`]);
     await eventually(async () => (await waitingOn(name)) === 0);
   });
 
-  it("serves waiting clients in arrival order, each holding its grant until it releases", async ({ expect }) => {
+  it("serves waiting clients in arrival order, each holding its grant until it releases", { timeout: 15_000 }, async ({ expect }) => {
     const { testClient } = await import("../helpers/client");
     const { gcl } = testClient();
     const name = uniqueName();
@@ -265,6 +267,8 @@ describe("the client over a socket", () => {
       });
     });
     await eventually(async () => (await waitingOn(name)) === 3);
+    // Past their first long-polls: all three wait on sockets now.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
     await Promise.all(runs);
     expect(order).toEqual([0, 1, 2]);
