@@ -4,12 +4,12 @@
 // comes back, and given back exactly when it does not; a reload keeps the line in order.
 
 import { describe, it } from "vitest";
-import { type AcquireCall, LimitEngine } from "../../src/core/engine";
+import { type AcquireCall, LimitEngine, type SocketWaits } from "../../src/core/engine";
 import { GRACE_MS, OFFER_MS } from "../../src/core/queue";
 import { createState, type LimitState } from "../../src/core/state";
 import { Scheduler, settle } from "../coordinator/sim";
 
-async function engineWith(limit: number, state: LimitState = createState(), sim = new Scheduler(7)) {
+async function engineWith(limit: number, state: LimitState = createState(), sim = new Scheduler(7), sockets?: SocketWaits) {
   const engine = new LimitEngine(
     state,
     {
@@ -18,6 +18,7 @@ async function engineWith(limit: number, state: LimitState = createState(), sim 
       setTimer: (callback, ms) => sim.schedule(ms, callback),
       clearTimer: (handle) => sim.cancel(handle as ReturnType<Scheduler["schedule"]>),
       save: async () => undefined,
+      ...(sockets ? { sockets } : {}),
     },
     100,
   );
@@ -199,22 +200,7 @@ describe("sockets in line", () => {
   }
 
   async function socketEngine(limit: number, waits = sockets(), state: LimitState = createState(), sim = new Scheduler(3)) {
-    const engine = new LimitEngine(
-      state,
-      {
-        now: () => sim.now,
-        random: () => 0.5,
-        setTimer: (callback, ms) => sim.schedule(ms, callback),
-        clearTimer: (handle) => sim.cancel(handle as ReturnType<Scheduler["schedule"]>),
-        save: async () => undefined,
-        sockets: waits,
-      },
-      100,
-    );
-    if (engine.state.config === null) {
-      await engine.create({ id: "id", name: "db", limit, active: true, slotDecayPerSecond: 0, activeSlots: 0, deniedSlots: 0 });
-    }
-    return { engine, sim, waits };
+    return { ...(await engineWith(limit, state, sim, waits)), waits };
   }
 
   it("queues a socket's request, pushes its turn as an offer, and holds it once confirmed", async ({ expect }) => {
