@@ -10,6 +10,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { bundleAndColdStart } from "./lib/cold.ts";
+import { deadWaiterCost } from "./lib/dead-waiters.ts";
 import { contended, EdgeApi, floorAfterIdle, floorAndUncontended, rateLimit } from "./lib/edge.ts";
 import { sleep } from "./lib/http.ts";
 import { CONTENDED, planFor, RATE, SETTLE_MS } from "./lib/plan.ts";
@@ -132,7 +133,9 @@ async function main(): Promise<void> {
     await sleep(SETTLE_MS);
     log("rate limit");
     const rate = await rateLimit(api, { ...RATE, durationMs: PLAN.rateMs, warmupMs: PLAN.rateWarmupMs });
-    edge = { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate, versions: worker.versions, timings: worker.timings };
+    log("dead waiters at the head of a line (about 16 s: the grace and the offer window)");
+    const dead = await deadWaiterCost(api);
+    edge = { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate, dead, versions: worker.versions, timings: worker.timings };
   } finally {
     await cleanUp();
   }

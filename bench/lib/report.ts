@@ -4,6 +4,7 @@
  * and writes it; table.ts prints it.
  */
 
+import type { DeadWaiterCost } from "./dead-waiters.ts";
 import { availableParallelism, cpus, release as osRelease, totalmem } from "node:os";
 import type { BundleFigures, ColdStartFigures } from "./cold.ts";
 import type { contended, FloorAndUncontended, RateLimitResult } from "./edge.ts";
@@ -35,6 +36,7 @@ export interface EdgeFigures {
   waiting: Awaited<ReturnType<typeof contended>>;
   confirmed: Awaited<ReturnType<typeof contended>>;
   socket: Awaited<ReturnType<typeof contended>>;
+  dead: DeadWaiterCost;
   polling: Awaited<ReturnType<typeof contended>>;
   rate: RateLimitResult;
   versions: WorkerHost["versions"];
@@ -61,7 +63,7 @@ export type Results = ReturnType<typeof buildResults>;
 /** The results file's content, goals checked. */
 export function buildResults(run: RunFigures) {
   const { startedAt, loadStart, loadEnd, quick, withPeer, edge, bundle, coldStart, peer, reason, redisVersion } = run;
-  const { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate } = edge;
+  const { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate, dead } = edge;
   const againstBound = (run: typeof socket) => ({
     ...run,
     utilization_of_bound: utilizationBound === null ? null : run.utilization / utilizationBound,
@@ -157,6 +159,7 @@ export function buildResults(run: RunFigures) {
     contended_socket: againstBound(socket),
     contended_polling: polling,
     rate_limit: rate,
+    dead_waiters: dead,
     bundle,
     cold_start: coldStart,
     peer,
@@ -190,6 +193,8 @@ export function buildResults(run: RunFigures) {
     goals.push({ figure, value, goal, met });
     return met;
   };
+  const worstDead = Math.max(dead.away_between_calls_s, dead.silent_socket_s, dead.closed_socket_s);
+  check("dead_waiters.worst_s", worstDead, "<= 10.5 (the 10 s grace)", worstDead <= 10.5);
   check("uncontended.ratio_to_floor", ratioToFloor, `>= ${GOALS.ratioToFloor}`, ratioToFloor >= GOALS.ratioToFloor);
   check("rpc.ratio_to_floor", rpcFigure.ratio_to_floor, `>= ${GOALS.rpcRatioToFloor}`, rpcFigure.ratio_to_floor >= GOALS.rpcRatioToFloor);
   check("contended.utilization", waiting.utilization, `>= ${GOALS.utilization}`, waiting.utilization >= GOALS.utilization);

@@ -99,6 +99,12 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
   row("rate_limit.configured_per_s", fmt(rate.configured_per_s, 0));
   row("rate_limit.admitted_per_s", fmt(rate.admitted_per_s, 2));
   row("rate_limit.error_pct", fmt(rate.error_pct, 2), `within ±${GOALS.rateErrorPct}`);
+  const dead = results.dead_waiters;
+  row(
+    "dead head: away / silent socket / closed",
+    `${fmt(dead.away_between_calls_s, 2)} s / ${fmt(dead.silent_socket_s, 2)} s / ${fmt(dead.closed_socket_s, 3)} s`,
+    "<= 10 s (grace); offer 5 s",
+  );
   row("bundle.minified_bytes", `${fmt(results.bundle.minified_bytes / 1024, 1)} KiB`, "<= 150 KiB");
   row("bundle.gzip_bytes", `${fmt(results.bundle.gzip_bytes / 1024, 1)} KiB`, "(reported)");
   row("cold_start.healthz_ms", fmt(results.cold_start.healthz_ms, 0), `(after workerd ready: ${fmt(results.cold_start.healthz_after_ready_ms, 1)} ms)`);
