@@ -36,7 +36,9 @@ interface Profile {
 }
 
 /** A minimal Chrome DevTools Protocol session over the inspector's WebSocket. */
-async function connect(url: string): Promise<{ send(method: string, params?: object): Promise<unknown>; close(): void }> {
+async function connect(
+  url: string,
+): Promise<{ send(method: string, params?: object): Promise<unknown>; close(): void }> {
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => {
     socket.addEventListener("open", resolve, { once: true });
@@ -77,7 +79,12 @@ async function drive(api: EdgeApi, durationMs: number, callerUrl: string): Promi
     return `rpc: ${JSON.stringify(answer.body)}`;
   }
   if (workload === "contended") {
-    const result = await contended(api, "waiting", { clients: 64, limit: 8, holdMs: 20, durationMs }, `profile-${runs}`);
+    const result = await contended(
+      api,
+      "waiting",
+      { clients: 64, limit: 8, holdMs: 20, durationMs },
+      `profile-${runs}`,
+    );
     return `contended: utilization ${result.utilization.toFixed(3)}, hand-off p50 ${result.handoff_p50_ms?.toFixed(2)} ms, ${result.grants} grants`;
   }
   if (workload === "floor") {
@@ -116,13 +123,20 @@ function summarize(profile: Profile, map: SourceMap | null): string {
   const where = (frame: ProfileNode["callFrame"]): { fn: string; file: string; line: number } => {
     const name = frame.functionName || "(anonymous)";
     if ((frame.url.endsWith("worker.js") || frame.url.endsWith("caller.js")) && map) {
-      const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as { originalSource?: string; originalLine?: number };
+      const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
+        originalSource?: string;
+        originalLine?: number;
+      };
       if (entry.originalSource) {
         const file = relative(rootDir, entry.originalSource.replace(/^file:\/\//, "")).replace(/^(\.\.\/)+/, "");
         return { fn: name, file, line: (entry.originalLine ?? 0) + 1 };
       }
     }
-    return { fn: name, file: frame.url === "" ? "(native)" : frame.url.replace(/^.*\//, ""), line: frame.lineNumber + 1 };
+    return {
+      fn: name,
+      file: frame.url === "" ? "(native)" : frame.url.replace(/^.*\//, ""),
+      line: frame.lineNumber + 1,
+    };
   };
   const keyOf = (node: ProfileNode) => {
     const at = where(node.callFrame);
@@ -178,13 +192,16 @@ async function main(): Promise<void> {
     const api = new EdgeApi(host.url);
     // Warm up before the profile, so start-up and JIT are not what it shows.
     await drive(api, 1000, host.callerUrl);
-    const targets = (await (await fetch(`${host.inspectorUrl?.replace(/^ws/, "http").replace(/\/$/, "")}/json/list`)).json()) as {
+    const targets = (await (
+      await fetch(`${host.inspectorUrl?.replace(/^ws/, "http").replace(/\/$/, "")}/json/list`)
+    ).json()) as {
       id: string;
       webSocketDebuggerUrl: string;
     }[];
     // Two Workers run: the bench Worker, and the caller whose isolate the `rpc` workload profiles.
     const isolate = workload === "rpc" ? "core:user:edge-gcl-bench-caller" : "core:user:edge-gcl-bench";
-    const target = targets.find((t) => t.id === isolate) ?? targets.find((t) => t.id.startsWith("core:user:")) ?? targets[0];
+    const target =
+      targets.find((t) => t.id === isolate) ?? targets.find((t) => t.id.startsWith("core:user:")) ?? targets[0];
     if (!target) {
       throw new Error("no inspector target");
     }
@@ -195,8 +212,11 @@ async function main(): Promise<void> {
     const said = await drive(api, seconds * 1000, host.callerUrl);
     const { profile } = (await session.send("Profiler.stop")) as { profile: Profile };
     session.close();
-    const mapFile = workload === "rpc" ? join(host.callerBundleDir, "caller.js.map") : join(host.bundleDir, "worker.js.map");
-    const map = new SourceMap(JSON.parse(await readFile(mapFile, "utf8")) as ConstructorParameters<typeof SourceMap>[0]);
+    const mapFile =
+      workload === "rpc" ? join(host.callerBundleDir, "caller.js.map") : join(host.bundleDir, "worker.js.map");
+    const map = new SourceMap(
+      JSON.parse(await readFile(mapFile, "utf8")) as ConstructorParameters<typeof SourceMap>[0],
+    );
     const out = join(benchDir, "results", `profile-${workload}.cpuprofile`);
     await mkdir(join(benchDir, "results"), { recursive: true });
     await writeFile(out, JSON.stringify(profile));

@@ -5,7 +5,6 @@
  * to bench/results/latest.json. Not a test: nothing here fails `npm test`.
  */
 
-
 import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -65,7 +64,11 @@ async function runPeer(): Promise<{ peer: Peer | null; reason?: string; redisVer
   const peerLib = await import("./lib/peer.ts");
   const binary = peerLib.findRedisServer();
   if (binary === null) {
-    return { peer: null, reason: "redis-server not installed (Debian: apt-get install -y redis-server)", redisVersion: null };
+    return {
+      peer: null,
+      reason: "redis-server not installed (Debian: apt-get install -y redis-server)",
+      redisVersion: null,
+    };
   }
   let host: Awaited<ReturnType<typeof peerLib.startRedis>>;
   try {
@@ -78,7 +81,11 @@ async function runPeer(): Promise<{ peer: Peer | null; reason?: string; redisVer
     log(`peer: redis-server ${host.version}, redis-semaphore: uncontended`);
     const uncontended = await peerLib.peerUncontended(host.redis, PLAN.rounds, PLAN.roundMs, host.cpuSeconds);
     log("peer: contended");
-    const contendedResult = await peerLib.peerContended(host.redis, { ...CONTENDED, durationMs: PLAN.contendedMs }, host.cpuSeconds);
+    const contendedResult = await peerLib.peerContended(
+      host.redis,
+      { ...CONTENDED, durationMs: PLAN.contendedMs },
+      host.cpuSeconds,
+    );
     const versions = await import("./lib/versions.ts");
     return {
       peer: {
@@ -109,7 +116,9 @@ async function main(): Promise<void> {
 
   let edge: EdgeFigures;
   try {
-    log(`workerd ready at ${worker.url} (build ${Math.round(worker.timings.buildMs)} ms, start ${Math.round(worker.timings.startMs)} ms)`);
+    log(
+      `workerd ready at ${worker.url} (build ${Math.round(worker.timings.buildMs)} ms, start ${Math.round(worker.timings.startMs)} ms)`,
+    );
     const api = new EdgeApi(worker.url);
     log("floor and uncontended");
     const sequential = await floorAndUncontended(api, PLAN.rounds, PLAN.roundMs, worker.cpuSeconds);
@@ -120,22 +129,50 @@ async function main(): Promise<void> {
     const idleFloor = await floorAfterIdle(api, PLAN.idleFloors, CONTENDED.holdMs);
     await sleep(SETTLE_MS);
     log("contended, waiting");
-    const waiting = await contended(api, "waiting", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    const waiting = await contended(api, "waiting", {
+      ...CONTENDED,
+      durationMs: PLAN.contendedMs,
+      serverCpu: worker.cpuSeconds,
+    });
     await sleep(SETTLE_MS);
     log("contended, long-polls that confirm their turn");
-    const confirmed = await contended(api, "confirmed", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    const confirmed = await contended(api, "confirmed", {
+      ...CONTENDED,
+      durationMs: PLAN.contendedMs,
+      serverCpu: worker.cpuSeconds,
+    });
     await sleep(SETTLE_MS);
     log("contended, socket waiters");
-    const socket = await contended(api, "socket", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    const socket = await contended(api, "socket", {
+      ...CONTENDED,
+      durationMs: PLAN.contendedMs,
+      serverCpu: worker.cpuSeconds,
+    });
     await sleep(SETTLE_MS);
     log("contended, polling");
-    const polling = await contended(api, "polling", { ...CONTENDED, durationMs: PLAN.contendedMs, serverCpu: worker.cpuSeconds });
+    const polling = await contended(api, "polling", {
+      ...CONTENDED,
+      durationMs: PLAN.contendedMs,
+      serverCpu: worker.cpuSeconds,
+    });
     await sleep(SETTLE_MS);
     log("rate limit");
     const rate = await rateLimit(api, { ...RATE, durationMs: PLAN.rateMs, warmupMs: PLAN.rateWarmupMs });
     log("dead waiters at the head of a line (about 16 s: the grace and the offer window)");
     const dead = await deadWaiterCost(api);
-    edge = { sequential, rpc, idleFloor, waiting, confirmed, socket, polling, rate, dead, versions: worker.versions, timings: worker.timings };
+    edge = {
+      sequential,
+      rpc,
+      idleFloor,
+      waiting,
+      confirmed,
+      socket,
+      polling,
+      rate,
+      dead,
+      versions: worker.versions,
+      timings: worker.timings,
+    };
   } finally {
     await cleanUp();
   }
@@ -144,7 +181,19 @@ async function main(): Promise<void> {
   const { peer, reason, redisVersion } = await runPeer();
   const loadEnd = loadavg();
 
-  const results = buildResults({ startedAt, loadStart, loadEnd, quick, withPeer, edge, bundle, coldStart, peer, reason, redisVersion });
+  const results = buildResults({
+    startedAt,
+    loadStart,
+    loadEnd,
+    quick,
+    withPeer,
+    edge,
+    bundle,
+    coldStart,
+    peer,
+    reason,
+    redisVersion,
+  });
   const output = join(benchDir, "results", "latest.json");
   await mkdir(join(benchDir, "results"), { recursive: true });
   await writeFile(output, `${JSON.stringify(results, null, 2)}\n`);
@@ -154,7 +203,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(results, null, 2));
   const missed = results.goals.filter((goal) => !goal.met);
   if (missed.length > 0) {
-    console.log(`\n${missed.length} goal(s) missed: ${missed.map((goal) => goal.figure).join(", ")} (see docs/performance.md)`);
+    console.log(
+      `\n${missed.length} goal(s) missed: ${missed.map((goal) => goal.figure).join(", ")} (see docs/performance.md)`,
+    );
   }
 }
 

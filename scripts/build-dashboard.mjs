@@ -67,4 +67,6 @@ try {
 if (previous !== text) {
   writeFileSync(outFile, text);
 }
-console.error(`dashboard: ${(page.length / 1024).toFixed(1)} KiB page, ${(gzipped.length / 1024).toFixed(1)} KiB gzipped`);
+console.error(
+  `dashboard: ${(page.length / 1024).toFixed(1)} KiB page, ${(gzipped.length / 1024).toFixed(1)} KiB gzipped`,
+);

@@ -53,7 +53,10 @@ function rewrite(dir) {
       rewrite(file);
     } else if (file.endsWith(".js") || file.endsWith(".d.ts")) {
       const text = readFileSync(file, "utf8");
-      const fixed = text.replace(SPECIFIER, (_, head, quote, spec) => `${head}${quote}${withExtension(file, spec)}${quote}`);
+      const fixed = text.replace(
+        SPECIFIER,
+        (_, head, quote, spec) => `${head}${quote}${withExtension(file, spec)}${quote}`,
+      );
       if (fixed !== text) {
         writeFileSync(file, fixed);
       }
@@ -74,7 +77,9 @@ await build({
   platform: "node",
   format: "esm",
   target: "node20",
-  banner: { js: 'import { createRequire as __gclCreateRequire } from "node:module";\nconst require = __gclCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __gclCreateRequire } from "node:module";\nconst require = __gclCreateRequire(import.meta.url);',
+  },
   legalComments: "inline",
   logLevel: "warning",
 });

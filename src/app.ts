@@ -58,11 +58,16 @@ export function createApp(): App {
     const allowed = allowedMethods(app, c.req.path);
     if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       return errorResponse(
-        new GclError("method_not_allowed", `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`),
+        new GclError(
+          "method_not_allowed",
+          `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}`,
+        ),
         { Allow: allowed.join(", ") },
       );
     }
-    return errorResponse(new GclError("route_not_found", `no route for ${c.req.method} ${c.req.path}${routeHint(c.req.path)}`));
+    return errorResponse(
+      new GclError("route_not_found", `no route for ${c.req.method} ${c.req.path}${routeHint(c.req.path)}`),
+    );
   });
 
   app.onError((error) => {

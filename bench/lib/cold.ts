@@ -79,7 +79,9 @@ async function until(since: number, attempt: () => Promise<boolean>): Promise<nu
   throw new Error("no answer within 10 s of start");
 }
 
-export async function bundleAndColdStart(runs: number): Promise<{ bundle: BundleFigures; coldStart: ColdStartFigures }> {
+export async function bundleAndColdStart(
+  runs: number,
+): Promise<{ bundle: BundleFigures; coldStart: ColdStartFigures }> {
   const outdir = await mkdtemp(join(tmpdir(), "edge-gcl-bench-prod-"));
   const persist = await mkdtemp(join(tmpdir(), "edge-gcl-bench-prod-state-"));
   try {
@@ -114,7 +116,11 @@ export async function bundleAndColdStart(runs: number): Promise<{ bundle: Bundle
         }
       }
     }
-    const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+    const median = (values: number[]) =>
+      percentile(
+        [...values].sort((a, b) => a - b),
+        50,
+      );
     return {
       bundle,
       coldStart: {

@@ -23,7 +23,9 @@ async function queuedSocket(api: EdgeApi, name: string): Promise<WebSocket> {
   const socket = new WebSocket(`${api.url(`${API}/${name}/wait`).replace(/^http/, "ws")}`, ["edge-gcl.v1"]);
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener("open", () => {
-      socket.send(JSON.stringify({ op: "acquire", kind: "lease", request: { slots: 1, request_id: crypto.randomUUID() } }));
+      socket.send(
+        JSON.stringify({ op: "acquire", kind: "lease", request: { slots: 1, request_id: crypto.randomUUID() } }),
+      );
     });
     socket.addEventListener("message", (event) => {
       if (String(event.data).includes('"queued"')) {
@@ -42,7 +44,12 @@ async function nextGrantAfterRelease(api: EdgeApi, name: string, head: () => Pro
     throw new Error("the holder was refused");
   }
   const after = await head();
-  const behind = post(api.url(`${API}/increment-with-lease`), { names: [name], slots: 1, lease_duration: 60, wait_seconds: 30 });
+  const behind = post(api.url(`${API}/increment-with-lease`), {
+    names: [name],
+    slots: 1,
+    lease_duration: 60,
+    wait_seconds: 30,
+  });
   // The waiter behind joins the line before the release.
   await new Promise((resolve) => setTimeout(resolve, 100));
   after();

@@ -61,7 +61,11 @@ export class EdgeApi {
   }
 
   /** One acquisition: the lease id, or the refusal's Retry-After. Other answers throw. */
-  async acquire(name: string, waitSeconds: number, signal?: AbortSignal): Promise<{ leaseId: string } | { retryAfterS: number }> {
+  async acquire(
+    name: string,
+    waitSeconds: number,
+    signal?: AbortSignal,
+  ): Promise<{ leaseId: string } | { retryAfterS: number }> {
     const answer = await post(this.url(`${API}/increment-with-lease`), acquireBody(name, waitSeconds), signal);
     if (answer.status === 200) {
       return { leaseId: (answer.body as { lease_id: string }).lease_id };

@@ -25,7 +25,10 @@ export function post(url: string, body: unknown, signal?: AbortSignal): Promise<
       {
         method: "POST",
         agent,
-        headers: payload === null ? { "content-length": "0" } : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        headers:
+          payload === null
+            ? { "content-length": "0" }
+            : { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
         ...(signal ? { signal } : {}),
       },
       (res) => {

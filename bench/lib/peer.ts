@@ -11,7 +11,13 @@ import { Redis } from "ioredis";
 import { Semaphore } from "redis-semaphore";
 import { sleep } from "./http.ts";
 import { cpuSeconds } from "./proc.ts";
-import { type ContendedResult, type CpuProbe, runContended, runInterleaved, type SequentialResult } from "./workloads.ts";
+import {
+  type ContendedResult,
+  type CpuProbe,
+  runContended,
+  runInterleaved,
+  type SequentialResult,
+} from "./workloads.ts";
 
 const LOCK_TIMEOUT_MS = 60_000;
 
@@ -36,7 +42,9 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -46,7 +54,22 @@ export async function startRedis(binary: string): Promise<RedisHost> {
   const port = await freePort();
   const child: ChildProcess = spawn(
     binary,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--protected-mode",
+      "yes",
+      "--daemonize",
+      "no",
+      "--loglevel",
+      "warning",
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";
@@ -61,7 +84,13 @@ export async function startRedis(binary: string): Promise<RedisHost> {
       }
     }
   };
-  const redis = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = new Redis({
+    host: "127.0.0.1",
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   // Connection errors surface through the awaited commands; without a listener ioredis prints them.
   redis.on("error", () => undefined);
   try {

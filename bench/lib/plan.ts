@@ -20,7 +20,15 @@ export interface Plan {
 export function planFor(quick: boolean): Plan {
   return quick
     ? { rounds: 2, roundMs: 600, idleFloors: 40, contendedMs: 3_000, rateMs: 3_000, rateWarmupMs: 500, coldStarts: 2 }
-    : { rounds: 5, roundMs: 1_000, idleFloors: 150, contendedMs: 10_000, rateMs: 10_000, rateWarmupMs: 1_000, coldStarts: 5 };
+    : {
+        rounds: 5,
+        roundMs: 1_000,
+        idleFloors: 150,
+        contendedMs: 10_000,
+        rateMs: 10_000,
+        rateWarmupMs: 1_000,
+        coldStarts: 5,
+      };
 }
 
 export const CONTENDED = { clients: 64, limit: 8, holdMs: 20 };

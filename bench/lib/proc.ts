@@ -29,11 +29,13 @@ export function childPids(comm: string): number[] {
   } catch {
     return [];
   }
-  return entries.filter((entry) => {
-    const info = stat(entry);
-    // ppid is field 4 of stat: index 1 after "(comm) ".
-    return info !== null && info.comm === comm && Number(info.fields[1]) === process.pid;
-  }).map(Number);
+  return entries
+    .filter((entry) => {
+      const info = stat(entry);
+      // ppid is field 4 of stat: index 1 after "(comm) ".
+      return info !== null && info.comm === comm && Number(info.fields[1]) === process.pid;
+    })
+    .map(Number);
 }
 
 /** User + system CPU seconds used so far by `pids` (all their threads), or null. */

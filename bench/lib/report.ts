@@ -67,12 +67,12 @@ export function buildResults(run: RunFigures) {
   const againstBound = (run: typeof socket) => ({
     ...run,
     utilization_of_bound: utilizationBound === null ? null : run.utilization / utilizationBound,
-    handoff_over_idle_floor: run.handoff_p50_ms === null || idleFloor.p50 === null ? null : run.handoff_p50_ms / idleFloor.p50,
+    handoff_over_idle_floor:
+      run.handoff_p50_ms === null || idleFloor.p50 === null ? null : run.handoff_p50_ms / idleFloor.p50,
   });
   // No server-mediated hand-off beats one request to an idle server: the best utilization a
   // fair lock can reach here with these holds.
-  const utilizationBound =
-    idleFloor.p50 === null ? null : CONTENDED.holdMs / (CONTENDED.holdMs + idleFloor.p50);
+  const utilizationBound = idleFloor.p50 === null ? null : CONTENDED.holdMs / (CONTENDED.holdMs + idleFloor.p50);
   const ratioToFloor = (2 * sequential.pair.perSecond) / sequential.floor.perSecond;
   const rpcRatio = (pairs: number) => (2 * pairs) / rpc.floor.perSecond;
   const rpcFigure = {
@@ -99,7 +99,9 @@ export function buildResults(run: RunFigures) {
       http_pair: rpc.http_client.cpuUsPerOp,
     },
     cpu_ratio_to_floor:
-      rpc.floor.cpuUsPerOp === null || rpc.rpc_client.cpuUsPerOp === null ? null : (2 * rpc.floor.cpuUsPerOp) / rpc.rpc_client.cpuUsPerOp,
+      rpc.floor.cpuUsPerOp === null || rpc.rpc_client.cpuUsPerOp === null
+        ? null
+        : (2 * rpc.floor.cpuUsPerOp) / rpc.rpc_client.cpuUsPerOp,
     per_round: {
       floor: rpc.floor.perRound,
       client: rpc.rpc_client.perRound,
@@ -165,23 +167,34 @@ export function buildResults(run: RunFigures) {
     peer,
     ...(reason === undefined ? {} : { peer_reason: reason }),
     definitions: {
-      floor: "POST /bench/floor on the bench-only Worker: HTTP → Worker → one Durable Object RPC → one SQLite upsert; one sequential client",
-      floor_after_idle: "floor requests each sent after hold_ms of silence, as a release is; utilization_bound = hold / (hold + after_idle_p50_ms), the most a server-mediated hand-off can reach here",
-      ratio_to_floor: "(2 × acquire_release_per_s) / floor.do_write_per_s: requests per second of the acquire/release pair over the floor's",
+      floor:
+        "POST /bench/floor on the bench-only Worker: HTTP → Worker → one Durable Object RPC → one SQLite upsert; one sequential client",
+      floor_after_idle:
+        "floor requests each sent after hold_ms of silence, as a release is; utilization_bound = hold / (hold + after_idle_p50_ms), the most a server-mediated hand-off can reach here",
+      ratio_to_floor:
+        "(2 × acquire_release_per_s) / floor.do_write_per_s: requests per second of the acquire/release pair over the floor's",
       rpc: "bench/caller.ts, a second Worker with a service binding to the bench Worker, loops one kind of call per round, timed inside workerd (Date.now() around the loop); kinds alternate round by round. floor_per_s: env.GCL.floor() = RPC → one Durable Object call → one SQLite upsert. acquire_release_per_s: createClient({ binding }).acquire() then release(). raw_*: env.GCL.acquire() then env.GCL.release(), no client. http_*: the same client over HTTP through the binding's fetch. ratio_to_floor = 2 × pairs/s / floor_per_s; vs_http = acquire_release_per_s / http_acquire_release_per_s",
       utilization_of_bound: "contended.utilization / floor.utilization_bound",
       handoff_over_idle_floor: "contended.handoff_p50_ms / floor.after_idle_p50_ms",
-      bundle: "wrangler deploy --dry-run --minify of wrangler.toml: bytes of every uploaded module, and their gzip (node:zlib, default level)",
-      cold_start: "the minified production bundle on a new Miniflare (a fresh workerd process): new Miniflare() → first 200 on GET /healthz, and, on a state where the limit exists, → first 200 of POST /increment-with-lease; medians of the starts; *_after_ready_ms from Miniflare's ready",
-      cpu_ratio_to_floor: "workerd CPU per floor request / workerd CPU per acquire-or-release request (from /proc, all workerd threads): the same ratio in CPU, less sensitive to other load on the machine",
+      bundle:
+        "wrangler deploy --dry-run --minify of wrangler.toml: bytes of every uploaded module, and their gzip (node:zlib, default level)",
+      cold_start:
+        "the minified production bundle on a new Miniflare (a fresh workerd process): new Miniflare() → first 200 on GET /healthz, and, on a state where the limit exists, → first 200 of POST /increment-with-lease; medians of the starts; *_after_ready_ms from Miniflare's ready",
+      cpu_ratio_to_floor:
+        "workerd CPU per floor request / workerd CPU per acquire-or-release request (from /proc, all workerd threads): the same ratio in CPU, less sensitive to other load on the machine",
       hold: "client-side, [grant response received, release request sent]",
       utilization: "Σ holds clipped to the run / (limit × run length)",
-      handoff: "release sent → grant received; the k-th release (time order) is paired with the first grant received after it that is not yet paired; grants into already-free slots are not hand-offs",
-      handoff_to_other_client: "the hand-offs whose grant went to another client than the one that released (a lock that lets the releaser barge back in has fast self hand-offs)",
+      handoff:
+        "release sent → grant received; the k-th release (time order) is paired with the first grant received after it that is not yet paired; grants into already-free slots are not hand-offs",
+      handoff_to_other_client:
+        "the hand-offs whose grant went to another client than the one that released (a lock that lets the releaser barge back in has fast self hand-offs)",
       max_holders_seen: "the most holds overlapping at one instant (a sweep over the hold intervals)",
-      rate_limit: "64 clients loop POST /increment {mode: rate_limit, wait_seconds: 5}; after a warm-up (the empty bucket's burst, then a full bucket and a line that never empties) admitted_per_s = grants received from warm-up to deadline / that window",
-      confirmed: "long-polls with a request_id (the TypeScript client's first 2 s): the turn is a 423 'come back now', and the same request takes it",
-      socket: "waiting on the limit's WebSocket (the TypeScript client's waits beyond 2 s): the turn is pushed as an offer and confirmed",
+      rate_limit:
+        "64 clients loop POST /increment {mode: rate_limit, wait_seconds: 5}; after a warm-up (the empty bucket's burst, then a full bucket and a line that never empties) admitted_per_s = grants received from warm-up to deadline / that window",
+      confirmed:
+        "long-polls with a request_id (the TypeScript client's first 2 s): the turn is a 423 'come back now', and the same request takes it",
+      socket:
+        "waiting on the limit's WebSocket (the TypeScript client's waits beyond 2 s): the turn is pushed as an offer and confirmed",
       polling: "Prefect's client: wait_seconds 0, on 423 sleep Retry-After seconds, then ask again",
       peer: "redis-semaphore defaults (polls every 10 ms while full), lockTimeout 60 s, a new Semaphore per acquisition, one ioredis connection shared by all clients",
     },
@@ -196,8 +209,18 @@ export function buildResults(run: RunFigures) {
   const worstDead = Math.max(dead.away_between_calls_s, dead.silent_socket_s, dead.closed_socket_s);
   check("dead_waiters.worst_s", worstDead, "<= 10.5 (the 10 s grace)", worstDead <= 10.5);
   check("uncontended.ratio_to_floor", ratioToFloor, `>= ${GOALS.ratioToFloor}`, ratioToFloor >= GOALS.ratioToFloor);
-  check("rpc.ratio_to_floor", rpcFigure.ratio_to_floor, `>= ${GOALS.rpcRatioToFloor}`, rpcFigure.ratio_to_floor >= GOALS.rpcRatioToFloor);
-  check("contended.utilization", waiting.utilization, `>= ${GOALS.utilization}`, waiting.utilization >= GOALS.utilization);
+  check(
+    "rpc.ratio_to_floor",
+    rpcFigure.ratio_to_floor,
+    `>= ${GOALS.rpcRatioToFloor}`,
+    rpcFigure.ratio_to_floor >= GOALS.rpcRatioToFloor,
+  );
+  check(
+    "contended.utilization",
+    waiting.utilization,
+    `>= ${GOALS.utilization}`,
+    waiting.utilization >= GOALS.utilization,
+  );
   check(
     "contended.utilization_of_bound",
     utilizationOfBound,
@@ -222,9 +245,24 @@ export function buildResults(run: RunFigures) {
     `<= ${GOALS.handoffP50Ms} ms`,
     waiting.handoff_p50_ms !== null && waiting.handoff_p50_ms <= GOALS.handoffP50Ms,
   );
-  check("contended.max_holders_seen", waiting.max_holders_seen, `<= ${CONTENDED.limit}`, waiting.max_holders_seen <= CONTENDED.limit);
-  check("contended_confirmed.max_holders_seen", confirmed.max_holders_seen, `<= ${CONTENDED.limit}`, confirmed.max_holders_seen <= CONTENDED.limit);
-  check("contended_socket.max_holders_seen", socket.max_holders_seen, `<= ${CONTENDED.limit}`, socket.max_holders_seen <= CONTENDED.limit);
+  check(
+    "contended.max_holders_seen",
+    waiting.max_holders_seen,
+    `<= ${CONTENDED.limit}`,
+    waiting.max_holders_seen <= CONTENDED.limit,
+  );
+  check(
+    "contended_confirmed.max_holders_seen",
+    confirmed.max_holders_seen,
+    `<= ${CONTENDED.limit}`,
+    confirmed.max_holders_seen <= CONTENDED.limit,
+  );
+  check(
+    "contended_socket.max_holders_seen",
+    socket.max_holders_seen,
+    `<= ${CONTENDED.limit}`,
+    socket.max_holders_seen <= CONTENDED.limit,
+  );
   check(
     "contended_polling.max_holders_seen",
     polling.max_holders_seen,
@@ -242,7 +280,9 @@ export function buildResults(run: RunFigures) {
       "contended.handoff_p50_ms < peer",
       waiting.handoff_p50_ms,
       `< ${fmt(peer.contended.handoff_p50_ms, 2)} ms`,
-      waiting.handoff_p50_ms !== null && peer.contended.handoff_p50_ms !== null && waiting.handoff_p50_ms < peer.contended.handoff_p50_ms,
+      waiting.handoff_p50_ms !== null &&
+        peer.contended.handoff_p50_ms !== null &&
+        waiting.handoff_p50_ms < peer.contended.handoff_p50_ms,
     );
   }
   return results;
@@ -263,8 +303,20 @@ export function ladder(sequential: FloorAndUncontended) {
   });
   return {
     floor: step(sequential.floor, 1, "POST /bench/floor: one DO RPC, one SQLite write, no body, 204"),
-    json_body: step(sequential.floorJson, 1, "+ an acquire's JSON body parsed, a grant-sized JSON answer (raw fetch handler)"),
-    app_pipeline: step(sequential.floorApp, 1, "+ the app's pipeline: Hono routing, auth, body limit, zod validation, c.json"),
-    acquire_release: step(sequential.pair, 2, "the real acquire and release: + RPC payloads, accounting, lease ids, two-row write"),
+    json_body: step(
+      sequential.floorJson,
+      1,
+      "+ an acquire's JSON body parsed, a grant-sized JSON answer (raw fetch handler)",
+    ),
+    app_pipeline: step(
+      sequential.floorApp,
+      1,
+      "+ the app's pipeline: Hono routing, auth, body limit, zod validation, c.json",
+    ),
+    acquire_release: step(
+      sequential.pair,
+      2,
+      "the real acquire and release: + RPC payloads, accounting, lease ids, two-row write",
+    ),
   };
 }

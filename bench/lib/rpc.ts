@@ -24,7 +24,12 @@ export interface RpcKindResult {
 
 export type RpcResults = Record<RpcKind, RpcKindResult>;
 
-async function loop(callerUrl: string, kind: RpcKind, ms: number, name: string): Promise<{ operations: number; ms: number }> {
+async function loop(
+  callerUrl: string,
+  kind: RpcKind,
+  ms: number,
+  name: string,
+): Promise<{ operations: number; ms: number }> {
   const answer = await post(`${callerUrl}/loop?kind=${kind}&ms=${ms}&name=${encodeURIComponent(name)}`, undefined);
   if (answer.status !== 200) {
     throw new Error(`caller loop ${kind}: ${answer.status} ${JSON.stringify(answer.body)}`);
@@ -52,7 +57,8 @@ export async function rpcFigures(
       const run = await loop(callerUrl, kind, roundMs, name);
       const cpuAfter = serverCpu();
       const total = totals[kind];
-      total.cpuS = total.cpuS === null || cpuBefore === null || cpuAfter === null ? null : total.cpuS + cpuAfter - cpuBefore;
+      total.cpuS =
+        total.cpuS === null || cpuBefore === null || cpuAfter === null ? null : total.cpuS + cpuAfter - cpuBefore;
       total.operations += run.operations;
       total.ms += run.ms;
       total.perRound.push(run.ms > 0 ? (run.operations * 1000) / run.ms : 0);
@@ -62,7 +68,10 @@ export async function rpcFigures(
     KINDS.map((kind) => {
       const { operations, ms, perRound, cpuS } = totals[kind];
       const cpuUsPerOp = cpuS === null || operations === 0 ? null : (cpuS * 1e6) / operations;
-      return [kind, { operations, seconds: ms / 1000, perSecond: ms > 0 ? (operations * 1000) / ms : 0, perRound, cpuUsPerOp }];
+      return [
+        kind,
+        { operations, seconds: ms / 1000, perSecond: ms > 0 ? (operations * 1000) / ms : 0, perRound, cpuUsPerOp },
+      ];
     }),
   ) as RpcResults;
 }

@@ -106,7 +106,11 @@ export function grantsIn(holds: readonly Hold[], start: number, end: number): nu
 }
 
 /** Grants per second whose response arrived in (start, end]. */
-export function rateIn(grantTimes: readonly number[], start: number, end: number): { perSecond: number; windowS: number; grants: number } {
+export function rateIn(
+  grantTimes: readonly number[],
+  start: number,
+  end: number,
+): { perSecond: number; windowS: number; grants: number } {
   const grants = grantTimes.filter((at) => at > start && at <= end).length;
   const windowS = (end - start) / 1000;
   return { perSecond: grants / windowS, windowS, grants };

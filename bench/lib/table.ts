@@ -26,7 +26,12 @@ function renderLadder(steps: Results["floor_ladder"]): string[] {
     step.what,
   ]);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => row[i]?.length ?? 0))) ?? [];
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd(),
+  );
 }
 
 function cpu(result: ContendedResult, server: string): string {
@@ -40,7 +45,8 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
     return goal === undefined ? "" : goal.met ? "PASS" : "MISS";
   };
   const rows: [string, string, string, string][] = [];
-  const row = (figure: string, value: string, goal = "", state = status(figure)) => rows.push([figure, value, goal, state]);
+  const row = (figure: string, value: string, goal = "", state = status(figure)) =>
+    rows.push([figure, value, goal, state]);
   const { floor, uncontended, rpc, contended: waiting, contended_polling: polling, rate_limit: rate } = results;
   const ideal = (CONTENDED.limit * 1000) / CONTENDED.holdMs;
 
@@ -56,7 +62,11 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
   row("rpc.acquire_release_per_s", `${fmt(rpc.acquire_release_per_s, 0)} pairs/s`, "createClient({ binding })");
   row("rpc.ratio_to_floor", fmt(rpc.ratio_to_floor, 2), `>= ${GOALS.rpcRatioToFloor}`);
   row("rpc.vs_http", fmt(rpc.vs_http, 2), `(HTTP over the binding: ${fmt(rpc.http_acquire_release_per_s, 0)} pairs/s)`);
-  row("  raw RPC, no client", `${fmt(rpc.raw_acquire_release_per_s, 0)} pairs/s`, `(ratio ${fmt(rpc.raw_ratio_to_floor, 2)})`);
+  row(
+    "  raw RPC, no client",
+    `${fmt(rpc.raw_acquire_release_per_s, 0)} pairs/s`,
+    `(ratio ${fmt(rpc.raw_ratio_to_floor, 2)})`,
+  );
   row(
     "  floor + validation + grant answer",
     `${fmt(rpc.ladder.floor_validated.per_s, 0)} calls/s`,
@@ -68,7 +78,11 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
     `(CPU ratio ${fmt(rpc.cpu_ratio_to_floor, 2)})`,
   );
   row("floor after 20 ms idle, p50", `${fmt(floor.after_idle_p50_ms, 2)} ms`, "(a hand-off's floor)");
-  row("contended.utilization", fmt(waiting.utilization, 3), `>= ${GOALS.utilization} (polling: ${fmt(polling.utilization, 3)})`);
+  row(
+    "contended.utilization",
+    fmt(waiting.utilization, 3),
+    `>= ${GOALS.utilization} (polling: ${fmt(polling.utilization, 3)})`,
+  );
   row("  bound from the idle floor", fmt(floor.utilization_bound, 3), "hold / (hold + idle floor)");
   row("contended.utilization_of_bound", fmt(waiting.utilization_of_bound, 3), `>= ${GOALS.utilizationOfBound}`);
   row("contended.handoff_p50_ms", fmt(waiting.handoff_p50_ms, 2), `<= ${GOALS.handoffP50Ms}`);
@@ -107,18 +121,40 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
   );
   row("bundle.minified_bytes", `${fmt(results.bundle.minified_bytes / 1024, 1)} KiB`, "<= 150 KiB");
   row("bundle.gzip_bytes", `${fmt(results.bundle.gzip_bytes / 1024, 1)} KiB`, "(reported)");
-  row("cold_start.healthz_ms", fmt(results.cold_start.healthz_ms, 0), `(after workerd ready: ${fmt(results.cold_start.healthz_after_ready_ms, 1)} ms)`);
-  row("cold_start.first_grant_ms", fmt(results.cold_start.first_grant_ms, 0), `(after workerd ready: ${fmt(results.cold_start.first_grant_after_ready_ms, 1)} ms)`);
+  row(
+    "cold_start.healthz_ms",
+    fmt(results.cold_start.healthz_ms, 0),
+    `(after workerd ready: ${fmt(results.cold_start.healthz_after_ready_ms, 1)} ms)`,
+  );
+  row(
+    "cold_start.first_grant_ms",
+    fmt(results.cold_start.first_grant_ms, 0),
+    `(after workerd ready: ${fmt(results.cold_start.first_grant_after_ready_ms, 1)} ms)`,
+  );
   if (peer) {
-    row("peer.uncontended.acquire_release_per_s", `${fmt(peer.uncontended.acquire_release_per_s, 0)} pairs/s`, `(redis PING: ${fmt(peer.uncontended.ping_per_s, 0)}/s)`);
+    row(
+      "peer.uncontended.acquire_release_per_s",
+      `${fmt(peer.uncontended.acquire_release_per_s, 0)} pairs/s`,
+      `(redis PING: ${fmt(peer.uncontended.ping_per_s, 0)}/s)`,
+    );
     row("peer.contended.utilization", fmt(peer.contended.utilization, 3));
     row("peer.contended.handoff_p50_ms", fmt(peer.contended.handoff_p50_ms, 2));
     row("peer.contended.handoff_p99_ms", fmt(peer.contended.handoff_p99_ms, 2));
-    row("peer.contended.max_holders_seen", String(peer.contended.max_holders_seen), `<= ${CONTENDED.limit}`, peer.contended.max_holders_seen <= CONTENDED.limit ? "ok" : "over!");
+    row(
+      "peer.contended.max_holders_seen",
+      String(peer.contended.max_holders_seen),
+      `<= ${CONTENDED.limit}`,
+      peer.contended.max_holders_seen <= CONTENDED.limit ? "ok" : "over!",
+    );
     row("peer.contended.grants_per_s", fmt(peer.contended.grants_per_s, 0));
     row("peer.contended fairness", fairness(peer.contended));
     row("peer.contended CPU per grant", cpu(peer.contended, "redis-server"));
-    row("contended.handoff_p50_ms vs peer", `${fmt(waiting.handoff_p50_ms, 2)} vs ${fmt(peer.contended.handoff_p50_ms, 2)}`, "lower than peer", status("contended.handoff_p50_ms < peer"));
+    row(
+      "contended.handoff_p50_ms vs peer",
+      `${fmt(waiting.handoff_p50_ms, 2)} vs ${fmt(peer.contended.handoff_p50_ms, 2)}`,
+      "lower than peer",
+      status("contended.handoff_p50_ms < peer"),
+    );
     row(
       "  client-to-client hand-offs only",
       `${fmt(waiting.handoff_to_other_client_ms.p50, 2)} vs ${fmt(peer.contended.handoff_to_other_client_ms.p50, 2)}`,
@@ -128,15 +164,23 @@ export function renderTable(results: Results, peer: Peer | null, peerReason: str
     row("peer", "null", peerReason ?? "", "");
   }
 
-  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i]?.length ?? 0), ["figure", "value", "goal", "status"][i]?.length ?? 0));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i]?.length ?? 0), ["figure", "value", "goal", "status"][i]?.length ?? 0),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
   const m = results.machine;
   return [
     "",
     `edge-gcl bench (${results.quick ? "quick: 3 s" : "full: 10 s"} per contended run) — ${m.cores} cores (${m.cpu_model}), Node ${m.node}, workerd ${m.workerd}${m.redis_server ? `, redis-server ${m.redis_server}` : ""}`,
     `load average ${fmt(m.loadavg_1m_start, 2)} → ${fmt(m.loadavg_1m_end, 2)}; the load generator, workerd and redis-server share these ${m.cores} cores`,
     ...((m.loadavg_1m_start ?? 0) > m.cores * 0.4
-      ? [`WARNING: the machine was busy before the run (load ${fmt(m.loadavg_1m_start, 2)} on ${m.cores} cores): wall-clock figures are unreliable; run again when it is quiet`]
+      ? [
+          `WARNING: the machine was busy before the run (load ${fmt(m.loadavg_1m_start, 2)} on ${m.cores} cores): wall-clock figures are unreliable; run again when it is quiet`,
+        ]
       : []),
     `contended: ${CONTENDED.clients} clients, limit ${CONTENDED.limit}, hold ${CONTENDED.holdMs} ms; rate limit: ${RATE.limit} with decay ${RATE.perSecond}/s, ${RATE.clients} greedy clients, ${fmt(rate.duration_s, 0)} s`,
     "",

@@ -74,7 +74,10 @@ const MODULE_TYPES: Record<string, "ESModule" | "Text" | "Data" | "CompiledWasm"
 };
 
 /** Every module wrangler wrote (the entry first), so imports of HTML, text or WASM resolve. */
-export async function bundleModules(outdir: string, entry = "worker.js"): Promise<{ type: "ESModule" | "Text" | "Data" | "CompiledWasm"; path: string }[]> {
+export async function bundleModules(
+  outdir: string,
+  entry = "worker.js",
+): Promise<{ type: "ESModule" | "Text" | "Data" | "CompiledWasm"; path: string }[]> {
   const modules = [{ type: "ESModule" as const, path: join(outdir, entry) }];
   for (const file of (await readdir(outdir)).sort()) {
     const type = MODULE_TYPES[file.split(".").pop() ?? ""];
@@ -91,7 +94,11 @@ async function packageVersion(resolve: NodeJS.Require, name: string): Promise<st
 }
 
 /** Runs `wrangler deploy --dry-run` on Node 24 (this process's Node); rejects with its output. */
-export function build(outdir: string, config = join(benchDir, "wrangler.bench.toml"), extra: string[] = []): Promise<void> {
+export function build(
+  outdir: string,
+  config = join(benchDir, "wrangler.bench.toml"),
+  extra: string[] = [],
+): Promise<void> {
   const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -123,9 +130,7 @@ export async function startWorker(options: WorkerOptions = {}): Promise<WorkerHo
   const callerOutdir = await mkdtemp(join(tmpdir(), "edge-gcl-bench-caller-"));
   const persist = await mkdtemp(join(tmpdir(), "edge-gcl-bench-state-"));
   const cleanup = () =>
-    Promise.all(
-      [outdir, callerOutdir, persist].map((dir) => rm(dir, { recursive: true, force: true })),
-    );
+    Promise.all([outdir, callerOutdir, persist].map((dir) => rm(dir, { recursive: true, force: true })));
   try {
     const buildStart = performance.now();
     await build(outdir);

@@ -26,7 +26,10 @@ export interface SequentialResult {
 export type CpuProbe = () => number | null;
 
 /** One client, one operation after another, for `durationMs`; the latency of each. */
-async function sequential(durationMs: number, operation: () => Promise<void>): Promise<{ seconds: number; latencies: number[] }> {
+async function sequential(
+  durationMs: number,
+  operation: () => Promise<void>,
+): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
   const start = performance.now();
   const end = start + durationMs;

@@ -3,7 +3,12 @@
 // minus its leaks: stopping early or aborting aborts running jobs and starts no new ones.
 // Public through `./index`; standard JS only (AbortController, Promise).
 
-import { resolveConcurrentOptions, UNBOUNDED, type ConcurrentOptions, type ResolvedConcurrentOptions } from "./concurrent-options";
+import {
+  resolveConcurrentOptions,
+  UNBOUNDED,
+  type ConcurrentOptions,
+  type ResolvedConcurrentOptions,
+} from "./concurrent-options";
 import { ConcurrentError, ConcurrentExecutionError, ConcurrentIteratorError } from "./errors";
 import { got } from "../protocol/arguments";
 import { isIterable, isPromiseLike, startJob, type Job, type LazyJob } from "./job";
@@ -45,8 +50,14 @@ export function concurrent<T>(
   source: JobSource<T>,
   options?: ConcurrentOptions & { readonly yieldExceptions?: false },
 ): AsyncGenerator<T, void, undefined>;
-export function concurrent<T>(source: JobSource<T>, options?: ConcurrentOptions): AsyncGenerator<T | ConcurrentError, void, undefined>;
-export function concurrent<T>(source: JobSource<T>, options: ConcurrentOptions = {}): AsyncGenerator<T | ConcurrentError, void, undefined> {
+export function concurrent<T>(
+  source: JobSource<T>,
+  options?: ConcurrentOptions,
+): AsyncGenerator<T | ConcurrentError, void, undefined>;
+export function concurrent<T>(
+  source: JobSource<T>,
+  options: ConcurrentOptions = {},
+): AsyncGenerator<T | ConcurrentError, void, undefined> {
   const resolved = resolveConcurrentOptions(options);
   if (!isIterable<Job<T>>(source)) {
     throw new TypeError(`Expected \`source\` to be an iterable or async iterable, got ${got(source)}`);
@@ -55,7 +66,10 @@ export function concurrent<T>(source: JobSource<T>, options: ConcurrentOptions =
   return iterate(source, resolved);
 }
 
-async function* iterate<T>(source: JobSource<T>, options: ResolvedConcurrentOptions): AsyncGenerator<T | ConcurrentError, void, undefined> {
+async function* iterate<T>(
+  source: JobSource<T>,
+  options: ResolvedConcurrentOptions,
+): AsyncGenerator<T | ConcurrentError, void, undefined> {
   const run = new ConcurrentRun<T>(source, options);
   try {
     for (;;) {
@@ -244,14 +258,19 @@ class ConcurrentRun<T> {
     if (typeof item === "function") {
       const job = item as LazyJob<T>;
       const { slots } = this.#options;
-      const settled = this.#settle(startJob(slots === undefined ? job : withSlots(job, slots), this.#controller.signal));
+      const settled = this.#settle(
+        startJob(slots === undefined ? job : withSlots(job, slots), this.#controller.signal),
+      );
       this.#started.add(settled);
       void settled.then(() => this.#started.delete(settled));
     } else if (isPromiseLike(item)) {
       // Already running: it cannot be aborted, so close() does not wait for it.
       void this.#settle(Promise.resolve(item as PromiseLike<T>));
     } else {
-      this.#enqueue({ ok: false, error: new ConcurrentError(`Expected a job (a function or a promise), got ${got(item)}`) });
+      this.#enqueue({
+        ok: false,
+        error: new ConcurrentError(`Expected a job (a function or a promise), got ${got(item)}`),
+      });
     }
   }
 

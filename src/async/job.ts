@@ -12,7 +12,8 @@ export type LazyJob<T> = (signal: AbortSignal) => PromiseLike<T>;
 export type Job<T> = LazyJob<T> | PromiseLike<T>;
 
 /** The value a {@link Job} settles with. */
-export type JobResult<J> = J extends LazyJob<infer R> ? Awaited<R> : J extends PromiseLike<infer R> ? Awaited<R> : never;
+export type JobResult<J> =
+  J extends LazyJob<infer R> ? Awaited<R> : J extends PromiseLike<infer R> ? Awaited<R> : never;
 
 /** Whether `value` is a thenable (a promise or any object with a callable `then`). */
 export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -63,9 +63,14 @@ export function resolveSlotOptions(slots: SlotOptions, path = "slots"): Resolved
   if (typeof client !== "object" || client === null || typeof client.acquire !== "function") {
     throw new TypeError(`Expected \`${path}.client\` to have an \`acquire()\` method, got ${got(client)}`);
   }
-  const validNames = typeof names === "string" ? isLimitName(names) : Array.isArray(names) && names.length > 0 && names.every(isLimitName);
+  const validNames =
+    typeof names === "string"
+      ? isLimitName(names)
+      : Array.isArray(names) && names.length > 0 && names.every(isLimitName);
   if (!validNames) {
-    throw new TypeError(`Expected \`${path}.names\` to be a limit name (${NAME_RULE}) or a non-empty array of them, got ${got(names)}`);
+    throw new TypeError(
+      `Expected \`${path}.names\` to be a limit name (${NAME_RULE}) or a non-empty array of them, got ${got(names)}`,
+    );
   }
   const occupy = slots.occupy ?? DEFAULT_SLOT_OPTIONS.occupy;
   if (typeof occupy !== "number" || !Number.isInteger(occupy) || occupy < 1) {
@@ -105,7 +110,10 @@ export function withSlots<T>(job: LazyJob<T>, slots: SlotOptions): LazyJob<T> {
     }
     if (!outcome.ok) {
       if (releaseError !== undefined) {
-        throw new AggregateError([outcome.error, releaseError.error], "The job failed and its slots could not be released");
+        throw new AggregateError(
+          [outcome.error, releaseError.error],
+          "The job failed and its slots could not be released",
+        );
       }
       throw outcome.error;
     }

@@ -138,7 +138,9 @@ export class TaskGroup<T = unknown> {
   getResult(index: number): T {
     const settlement = this.#settlements[index];
     if (settlement === undefined) {
-      throw new RangeError(`Expected \`index\` to be a spawned job's index (0 to ${this.#settlements.length - 1}), got ${got(index)}`);
+      throw new RangeError(
+        `Expected \`index\` to be a spawned job's index (0 to ${this.#settlements.length - 1}), got ${got(index)}`,
+      );
     }
     if (settlement.status === "pending") {
       throw new GatherIncomplete(`Job ${index} has not settled yet`);
@@ -209,7 +211,10 @@ export type GatherResults<J extends readonly unknown[]> = { -readonly [K in keyo
  * const [user, orders] = await gather([(signal) => getUser(id, signal), (signal) => getOrders(id, signal)]);
  * ```
  */
-export function gather<const J extends readonly Job<unknown>[]>(jobs: J, options?: TaskGroupOptions): Promise<GatherResults<J>>;
+export function gather<const J extends readonly Job<unknown>[]>(
+  jobs: J,
+  options?: TaskGroupOptions,
+): Promise<GatherResults<J>>;
 export function gather<T>(jobs: Iterable<Job<T>>, options?: TaskGroupOptions): Promise<T[]>;
 export async function gather(jobs: Iterable<Job<unknown>>, options: TaskGroupOptions = {}): Promise<unknown[]> {
   const list = [...jobs];

@@ -100,7 +100,9 @@ export async function ensureLimit(context: Context, name: string, options: Creat
   if (options.json) {
     context.json(record);
   } else {
-    context.success(`Global concurrency limit with name '${record.name}' and ID '${record.id}' is in place (limit ${record.limit}).`);
+    context.success(
+      `Global concurrency limit with name '${record.name}' and ID '${record.id}' is in place (limit ${record.limit}).`,
+    );
   }
   return EXIT.ok;
 }
@@ -124,7 +126,12 @@ export function updatePatch(options: UpdateOptions): UpdateLimitBody {
   };
 }
 
-export async function updateLimit(context: Context, name: string, patch: UpdateLimitBody, options: OutputOptions = {}): Promise<number> {
+export async function updateLimit(
+  context: Context,
+  name: string,
+  patch: UpdateLimitBody,
+  options: OutputOptions = {},
+): Promise<number> {
   await context.client.limits.update(name, patch);
   await report(context, name, `Updated global concurrency limit with name '${name}'.`, options);
   return EXIT.ok;
@@ -169,14 +176,24 @@ export async function deleteLimit(context: Context, name: string, options: Delet
 }
 
 /** `gcl enable` / `gcl disable`: an error if the limit is already in that state, as in Prefect. */
-export async function setActive(context: Context, name: string, active: boolean, options: OutputOptions = {}): Promise<number> {
+export async function setActive(
+  context: Context,
+  name: string,
+  active: boolean,
+  options: OutputOptions = {},
+): Promise<number> {
   const record = await context.client.limits.get(name);
   const state = active ? "enabled" : "disabled";
   if (record.active === active) {
     throw new CliError(`Global concurrency limit '${name}' is already ${state}.`);
   }
   await context.client.limits.update(name, { active });
-  await report(context, name, `${active ? "Enabled" : "Disabled"} global concurrency limit with name '${name}'.`, options);
+  await report(
+    context,
+    name,
+    `${active ? "Enabled" : "Disabled"} global concurrency limit with name '${name}'.`,
+    options,
+  );
   return EXIT.ok;
 }
 

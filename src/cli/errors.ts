@@ -120,10 +120,13 @@ function forCode(code: ErrorCode, detail: string, subject: Subject, error: Error
             cause: error,
           });
     case "overloaded":
-      return new CliError(`The limit object of ${quoteNames(subject.names)} at ${subject.url} is overloaded: ${detail}.`, {
-        hint: "Try again in a few seconds; spread a hot limit's callers over time (or over more limits).",
-        cause: error,
-      });
+      return new CliError(
+        `The limit object of ${quoteNames(subject.names)} at ${subject.url} is overloaded: ${detail}.`,
+        {
+          hint: "Try again in a few seconds; spread a hot limit's callers over time (or over more limits).",
+          cause: error,
+        },
+      );
     case "route_not_found":
     case "method_not_allowed":
       return new CliError(`${subject.url} does not look like an edge-gcl Worker: ${detail}.`, {
@@ -159,8 +162,13 @@ export function explain(error: unknown, subject: Subject): CliError {
       return known;
     }
     // A 422's `detail` repeats its field errors: list those instead, one a line.
-    const fields = (error.errors ?? []).map((field) => `\n    ${field.path === "" ? "body" : field.path}: ${field.message}`);
-    const what = fields.length > 0 ? `The server refused the request (${error.code}):${fields.join("")}` : `The server refused: ${error.message} (${error.code}).`;
+    const fields = (error.errors ?? []).map(
+      (field) => `\n    ${field.path === "" ? "body" : field.path}: ${field.message}`,
+    );
+    const what =
+      fields.length > 0
+        ? `The server refused the request (${error.code}):${fields.join("")}`
+        : `The server refused: ${error.message} (${error.code}).`;
     return new CliError(what, {
       hint: error.status === 422 ? "Check the values given; `gcl help <command>` lists the accepted ones." : undefined,
       cause: error,
@@ -180,7 +188,8 @@ export function explain(error: unknown, subject: Subject): CliError {
     );
   }
   if (error instanceof ConcurrencySlotAcquisitionError) {
-    const known = error.code === undefined ? undefined : forCode(error.code, error.detail ?? error.message, subject, error);
+    const known =
+      error.code === undefined ? undefined : forCode(error.code, error.detail ?? error.message, subject, error);
     if (known) {
       return known;
     }
@@ -188,7 +197,10 @@ export function explain(error: unknown, subject: Subject): CliError {
       return unreachable(error, subject);
     }
     return new CliError(`${error.message}.`, {
-      hint: error.reason === "missing" ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or pass --allow-missing to skip it." : undefined,
+      hint:
+        error.reason === "missing"
+          ? "Create it with `gcl create NAME --limit N` (see `gcl ls`), or pass --allow-missing to skip it."
+          : undefined,
       cause: error,
     });
   }

@@ -26,7 +26,13 @@ function ansi(open: number, close: number): (text: string) => string {
   return (text) => `\u001b[${open}m${text}\u001b[${close}m`;
 }
 
-const COLORED: Style = { bold: ansi(1, 22), dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39), yellow: ansi(33, 39) };
+const COLORED: Style = {
+  bold: ansi(1, 22),
+  dim: ansi(2, 22),
+  red: ansi(31, 39),
+  green: ansi(32, 39),
+  yellow: ansi(33, 39),
+};
 
 /** Colors for a terminal, unless `NO_COLOR` is set (https://no-color.org) or the terminal is dumb. */
 export function hasColors(stream: Output, env: CliIo["env"]): boolean {
@@ -63,7 +69,15 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
       })
       .join("  ")
       .trimEnd();
-  return [line(columns.map((column) => column.header), style.bold), ...rows.map((row) => line(row))].join("\n") + "\n";
+  return (
+    [
+      line(
+        columns.map((column) => column.header),
+        style.bold,
+      ),
+      ...rows.map((row) => line(row)),
+    ].join("\n") + "\n"
+  );
 }
 
 /** `key  value` lines with the keys aligned. */

@@ -245,7 +245,11 @@ export interface RateLimitOptions {
  * resolves with 0 (printing `{limits, missing}` with `json`). Nothing to release: the limits'
  * decay gives the slots back. A missing limit fails unless `allowMissing`.
  */
-export async function rateLimit(context: Context, names: readonly string[], options: RateLimitOptions): Promise<number> {
+export async function rateLimit(
+  context: Context,
+  names: readonly string[],
+  options: RateLimitOptions,
+): Promise<number> {
   const waiting = new AbortController();
   let received: ForwardedSignal | undefined;
   const unwatch = watchSignals(context.io.signals, (signal) => {

@@ -22,7 +22,9 @@ export function missingLimitError(error: unknown, notStarted: string): CliError 
     return undefined;
   }
   const which =
-    missing.length === 1 ? `Global concurrency limit ${quoteNames(missing)} does not exist` : `Global concurrency limits ${quoteNames(missing)} do not exist`;
+    missing.length === 1
+      ? `Global concurrency limit ${quoteNames(missing)} does not exist`
+      : `Global concurrency limits ${quoteNames(missing)} do not exist`;
   return new CliError(`${which}, so ${notStarted}`, {
     hint:
       `Create it with \`gcl create ${first} --limit N\` (or \`gcl ensure ${first} --limit N\`, which leaves an existing limit alone), ` +

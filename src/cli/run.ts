@@ -6,9 +6,28 @@
  */
 
 import { Command, CommanderError, Option } from "commander";
-import { createLimit, deleteLimit, ensureLimit, inspectLimit, listLimits, setActive, showLeases, updateLimit, updatePatch } from "./admin";
+import {
+  createLimit,
+  deleteLimit,
+  ensureLimit,
+  inspectLimit,
+  listLimits,
+  setActive,
+  showLeases,
+  updateLimit,
+  updatePatch,
+} from "./admin";
 import type { CreateOptions, DeleteOptions, UpdateOptions } from "./admin";
-import { commandAfterDashes, decayRate, leaseSeconds, limitName, limitNames, occupyCount, seconds, slotCount } from "./arguments";
+import {
+  commandAfterDashes,
+  decayRate,
+  leaseSeconds,
+  limitName,
+  limitNames,
+  occupyCount,
+  seconds,
+  slotCount,
+} from "./arguments";
 import { type ConnectionOptions, Context, DEFAULT_URL } from "./context";
 import { EXIT, explain, RATE_LIMIT, type Subject } from "./errors";
 import { hasColors, styleFor } from "./format";
@@ -94,11 +113,18 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .showHelpAfterError("(add --help for usage)")
     // Not commander's .env(): that reads process.env, and the environment comes through io.
     .option("--url <url>", `the Worker's base URL (env: GCL_URL; default: ${DEFAULT_URL})`)
-    .option("--token <token>", "bearer token: GCL_ADMIN_TOKEN, or GCL_CLIENT_TOKEN for run and rate-limit (env: GCL_TOKEN)")
+    .option(
+      "--token <token>",
+      "bearer token: GCL_ADMIN_TOKEN, or GCL_CLIENT_TOKEN for run and rate-limit (env: GCL_TOKEN)",
+    )
     .addHelpText("after", ROOT_HELP);
 
   /** Connects, remembers what the command is about (for error messages), and runs it. */
-  async function execute(names: readonly string[], work: (context: Context) => Promise<number>, extra: Partial<Subject> = {}): Promise<void> {
+  async function execute(
+    names: readonly string[],
+    work: (context: Context) => Promise<number>,
+    extra: Partial<Subject> = {},
+  ): Promise<void> {
     const context = new Context(io, program.opts<ConnectionOptions>());
     subject = { names, url: context.url, ...extra };
     exitCode = await work(context);
@@ -108,12 +134,14 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return program.command(name).showHelpAfterError(`(run \`gcl ${name} --help\` for usage)`);
   }
 
-  withJson(subcommand("ls").description("list every limit: name, active, limit, active slots, decay, last update")).action(
-    async (flags: JsonFlags) => execute([], (context) => listLimits(context, { json: wantsJson(flags) })),
-  );
+  withJson(
+    subcommand("ls").description("list every limit: name, active, limit, active slots, decay, last update"),
+  ).action(async (flags: JsonFlags) => execute([], (context) => listLimits(context, { json: wantsJson(flags) })));
 
-  withJson(subcommand("inspect").description("show one limit").argument("<name>", "the limit's name or id", limitName)).action(
-    async (name: string, flags: JsonFlags) => execute([name], (context) => inspectLimit(context, name, { json: wantsJson(flags) })),
+  withJson(
+    subcommand("inspect").description("show one limit").argument("<name>", "the limit's name or id", limitName),
+  ).action(async (name: string, flags: JsonFlags) =>
+    execute([name], (context) => inspectLimit(context, name, { json: wantsJson(flags) })),
   );
 
   /** The options `create` and `ensure` share. */
@@ -126,12 +154,19 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       .option("--disable", "create it inactive: it admits everything without counting");
 
   creating(subcommand("create").description("create a limit; with --slot-decay-per-second it is a rate limit"))
-    .addHelpText("after", "\nExamples:\n  gcl create db --limit 5\n  gcl create openai --limit 10 --slot-decay-per-second 10")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  gcl create db --limit 5\n  gcl create openai --limit 10 --slot-decay-per-second 10",
+    )
     .action(async (name: string, options: CreateOptions & JsonFlags) =>
       execute([name], (context) => createLimit(context, name, { ...options, json: wantsJson(options) })),
     );
 
-  creating(subcommand("ensure").description("create a limit unless one of that name exists (safe to repeat; an existing limit is left as it is)"))
+  creating(
+    subcommand("ensure").description(
+      "create a limit unless one of that name exists (safe to repeat; an existing limit is left as it is)",
+    ),
+  )
     .addHelpText(
       "after",
       "\nExits 0 whether it created the limit or found it. If the existing limit's settings differ,\na warning says so and which `gcl update` would match them.\n\nExample:\n  gcl ensure backups --limit 1 && gcl run backups -- ./backup.sh",
@@ -151,10 +186,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .action(async (name: string, options: UpdateOptions & JsonFlags, command: Command) => {
       const patch = updatePatch(options);
       if (Object.keys(patch).length === 0) {
-        command.error("error: nothing to update: give at least one of --limit, --slot-decay-per-second, --active-slots, --enable, --disable", {
-          exitCode: EXIT.usage,
-          code: "gcl.nothingToUpdate",
-        });
+        command.error(
+          "error: nothing to update: give at least one of --limit, --slot-decay-per-second, --active-slots, --enable, --disable",
+          {
+            exitCode: EXIT.usage,
+            code: "gcl.nothingToUpdate",
+          },
+        );
       }
       await execute([name], (context) => updateLimit(context, name, patch, { json: wantsJson(options) }));
     });
@@ -170,20 +208,36 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   withJson(subcommand("enable"), "print the limit's record after the change")
     .description("make a disabled limit count again")
     .argument("<name>", "the limit's name or id", limitName)
-    .action(async (name: string, flags: JsonFlags) => execute([name], (context) => setActive(context, name, true, { json: wantsJson(flags) })));
+    .action(async (name: string, flags: JsonFlags) =>
+      execute([name], (context) => setActive(context, name, true, { json: wantsJson(flags) })),
+    );
 
   withJson(subcommand("disable"), "print the limit's record after the change")
     .description("make a limit admit everything without counting")
     .argument("<name>", "the limit's name or id", limitName)
-    .action(async (name: string, flags: JsonFlags) => execute([name], (context) => setActive(context, name, false, { json: wantsJson(flags) })));
+    .action(async (name: string, flags: JsonFlags) =>
+      execute([name], (context) => setActive(context, name, false, { json: wantsJson(flags) })),
+    );
 
   withJson(
-    subcommand("leases").description("show who holds a limit's slots, and how many wait").argument("<name>", "the limit's name or id", limitName),
-  ).action(async (name: string, flags: JsonFlags) => execute([name], (context) => showLeases(context, name, { json: wantsJson(flags) })));
+    subcommand("leases")
+      .description("show who holds a limit's slots, and how many wait")
+      .argument("<name>", "the limit's name or id", limitName),
+  ).action(async (name: string, flags: JsonFlags) =>
+    execute([name], (context) => showLeases(context, name, { json: wantsJson(flags) })),
+  );
 
   // History and a live view (issue 14).
-  withJson(subcommand("history").description("a limit's last hour (or day): saturation, refusals, waits").argument("<name>", "the limit's name or id", limitName))
-    .addOption(new Option("--resolution <width>", "10s buckets for the last hour, 1m for the last day").choices(["10s", "1m"]).default("10s"))
+  withJson(
+    subcommand("history")
+      .description("a limit's last hour (or day): saturation, refusals, waits")
+      .argument("<name>", "the limit's name or id", limitName),
+  )
+    .addOption(
+      new Option("--resolution <width>", "10s buckets for the last hour, 1m for the last day")
+        .choices(["10s", "1m"])
+        .default("10s"),
+    )
     .option("--all", "show idle buckets too")
     .action(async (name: string, flags: JsonFlags & HistoryOptions) =>
       execute([name], (context) => showHistory(context, name, { ...flags, json: wantsJson(flags) })),
@@ -192,7 +246,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   withJson(subcommand("top").description("live view of every limit: utilization, waiting, grants/s (admin token)"))
     .option("--interval <seconds>", "seconds between frames (0.2-3600)", intervalSeconds, 2)
     .option("--once", "print one frame (after two samples --interval apart) and exit")
-    .action(async (flags: JsonFlags & TopOptions) => execute([], (context) => top(context, { ...flags, json: wantsJson(flags) })));
+    .action(async (flags: JsonFlags & TopOptions) =>
+      execute([], (context) => top(context, { ...flags, json: wantsJson(flags) })),
+    );
 
   subcommand("run")
     .description("hold slots while COMMAND runs, and exit with its exit code")
@@ -200,10 +256,28 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .argument("<names>", "limit names, separated by commas", limitNames)
     .argument("<command...>", "the command to run, after --")
     .option("--occupy <n>", "slots to take on each limit", occupyCount, 1)
-    .option("--timeout <seconds>", "give up (exit 1, COMMAND not started) after this long; default: wait forever", seconds)
-    .option("--lease-duration <seconds>", "lease length (1-86400), renewed while COMMAND runs; if gcl is killed, its slots come back after this long", leaseSeconds, 60)
-    .addOption(new Option("--allow-missing", "skip a limit that does not exist, with a warning (Prefect's default), instead of failing"))
-    .addOption(new Option("--strict", "stop COMMAND (SIGTERM) if the lease is lost, instead of a warning").conflicts("allowMissing"))
+    .option(
+      "--timeout <seconds>",
+      "give up (exit 1, COMMAND not started) after this long; default: wait forever",
+      seconds,
+    )
+    .option(
+      "--lease-duration <seconds>",
+      "lease length (1-86400), renewed while COMMAND runs; if gcl is killed, its slots come back after this long",
+      leaseSeconds,
+      60,
+    )
+    .addOption(
+      new Option(
+        "--allow-missing",
+        "skip a limit that does not exist, with a warning (Prefect's default), instead of failing",
+      ),
+    )
+    .addOption(
+      new Option("--strict", "stop COMMAND (SIGTERM) if the lease is lost, instead of a warning").conflicts(
+        "allowMissing",
+      ),
+    )
     .addHelpText("after", RUN_HELP)
     // Let the action name the mistake: an unknown option, or a COMMAND without `--` before it.
     .allowUnknownOption()
@@ -222,7 +296,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     .argument("<names>", "limit names, separated by commas", limitNames)
     .option("--occupy <n>", "slots to take on each limit", occupyCount, 1)
     .option("--timeout <seconds>", "give up (exit 1) after this long; default: wait forever", seconds)
-    .option("--allow-missing", "skip a limit that does not exist, with a warning (Prefect's default), instead of failing")
+    .option(
+      "--allow-missing",
+      "skip a limit that does not exist, with a warning (Prefect's default), instead of failing",
+    )
     .addHelpText("after", RATE_LIMIT_HELP)
     .action(async (names: string[], options: RateLimitOptions & JsonFlags) =>
       execute(names, (context) => rateLimit(context, names, { ...options, json: wantsJson(options) }), {

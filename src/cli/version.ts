@@ -9,8 +9,15 @@ import { fileURLToPath } from "node:url";
 
 export function packageVersion(): string {
   try {
-    const manifest: unknown = JSON.parse(readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url).href), "utf8"));
-    if (typeof manifest === "object" && manifest !== null && "version" in manifest && typeof manifest.version === "string") {
+    const manifest: unknown = JSON.parse(
+      readFileSync(fileURLToPath(new URL("../../package.json", import.meta.url).href), "utf8"),
+    );
+    if (
+      typeof manifest === "object" &&
+      manifest !== null &&
+      "version" in manifest &&
+      typeof manifest.version === "string"
+    ) {
       return manifest.version;
     }
   } catch {

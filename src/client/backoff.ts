@@ -55,10 +55,13 @@ export function sleep(ms: number, signal?: AbortSignal, options: { unref?: boole
       clearTimeout(timer);
       reject(signal?.reason);
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     if (options.unref) {
       unrefTimer(timer);
     }

@@ -42,11 +42,7 @@ export interface GclClient {
    * what `fn` returns. `fn`'s signal aborts when the lease is lost or `options.signal` aborts.
    * A failure to release after `fn` is logged, not thrown: the lease expires anyway.
    */
-  concurrency<T>(
-    names: Names,
-    fn: (signal: AbortSignal) => T | PromiseLike<T>,
-    options?: AcquireOptions,
-  ): Promise<T>;
+  concurrency<T>(names: Names, fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: AcquireOptions): Promise<T>;
   /**
    * Takes `occupy` slots on every limit in `names` under a lease that is renewed in the
    * background until `release()` (or the end of an `await using` scope).
@@ -75,7 +71,8 @@ export interface GclClient {
  */
 export function createClient(options: ClientOptions = {}): GclClient {
   const resolved = resolveClientOptions(options);
-  const http = resolved.binding === undefined ? new HttpTransport(resolved) : new RpcTransport(resolved.binding, resolved);
+  const http =
+    resolved.binding === undefined ? new HttpTransport(resolved) : new RpcTransport(resolved.binding, resolved);
   const { logger } = resolved;
 
   async function acquire(names: Names, acquireOptions: AcquireOptions = {}): Promise<HeldSlots> {

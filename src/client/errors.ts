@@ -30,7 +30,13 @@ export interface ServerRefusal {
  * - `timeout`: `timeoutSeconds` passed (the error is then an `AcquireTimeoutError`);
  * - `unexpected_answer`: the answer was not one an edge-gcl Worker gives (a wrong `url`?).
  */
-export type AcquisitionFailureReason = "refused" | "missing" | "unreachable" | "max_retries" | "timeout" | "unexpected_answer";
+export type AcquisitionFailureReason =
+  | "refused"
+  | "missing"
+  | "unreachable"
+  | "max_retries"
+  | "timeout"
+  | "unexpected_answer";
 
 export interface ConcurrencySlotAcquisitionErrorOptions {
   /** Why the slots could not be taken. */

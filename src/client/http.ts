@@ -6,12 +6,7 @@
 
 import { API_PREFIX } from "../protocol/constants";
 import { socketProtocols, waitPath } from "../protocol/socket";
-import {
-  type HttpAnswer,
-  type RequestOptions,
-  Transport,
-  UnreachableError,
-} from "./transport";
+import { type HttpAnswer, type RequestOptions, Transport, UnreachableError } from "./transport";
 
 export {
   type HttpAnswer,
@@ -29,7 +24,9 @@ type UpgradeResponse = { status: number; webSocket?: (WebSocket & { accept(): vo
 
 export class HttpTransport extends Transport {
   override async openSocket(name: string): Promise<WebSocket | null> {
-    return this.mayOpenSockets() ? openWaitingSocket(this.options, this.options.url + API_PREFIX + waitPath(name)) : null;
+    return this.mayOpenSockets()
+      ? openWaitingSocket(this.options, this.options.url + API_PREFIX + waitPath(name))
+      : null;
   }
 
   override mayOpenSockets(): boolean {

@@ -30,7 +30,14 @@ export {
 } from "./options";
 export type { Slots } from "./slots";
 export { UnreachableError } from "./transport";
-export { GclError, isErrorCode, STATUS_BY_CODE, type ErrorBody, type ErrorCode, type FieldError } from "../protocol/errors";
+export {
+  GclError,
+  isErrorCode,
+  STATUS_BY_CODE,
+  type ErrorBody,
+  type ErrorCode,
+  type FieldError,
+} from "../protocol/errors";
 export type {
   DurationSummary,
   HistoryBucket,

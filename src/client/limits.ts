@@ -56,11 +56,23 @@ export interface LimitsApi {
 type CallOptions = AdminCallOptions & { fromRoot?: boolean };
 
 export function createLimitsApi(http: Transport): LimitsApi {
-  const call = (method: string, path: string, body: unknown, options: CallOptions = {}, refusal?: Refusal): Promise<HttpAnswer> =>
+  const call = (
+    method: string,
+    path: string,
+    body: unknown,
+    options: CallOptions = {},
+    refusal?: Refusal,
+  ): Promise<HttpAnswer> =>
     request(http, method, path, { body, signal: options.signal, fromRoot: options.fromRoot ?? false }, refusal);
 
   /** Reads a JSON answer body; the protocol module's types describe it. */
-  async function read<T>(method: string, path: string, body: unknown, options?: CallOptions, refusal?: Refusal): Promise<T> {
+  async function read<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    options?: CallOptions,
+    refusal?: Refusal,
+  ): Promise<T> {
     const answer = await call(method, path, body, options, refusal);
     if (typeof answer.body !== "object" || answer.body === null) {
       throw new GclError("internal", `unexpected answer to ${method} ${path}: ${got(answer.body)}`);
@@ -117,9 +129,17 @@ export function createLimitsApi(http: Transport): LimitsApi {
     disable: async (idOrName, options) => update(idOrName, { active: false }, options),
     leases: async (idOrName, options) => read<LimitLeases>("GET", `${limitPath(idOrName)}/leases`, undefined, options),
     history: async (idOrName, options = {}) =>
-      read<LimitHistory>("GET", `${limitPath(idOrName)}/history?resolution=${options.resolution ?? "10s"}`, undefined, options),
+      read<LimitHistory>(
+        "GET",
+        `${limitPath(idOrName)}/history?resolution=${options.resolution ?? "10s"}`,
+        undefined,
+        options,
+      ),
     metrics: async (options = {}) =>
-      read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, { ...options, fromRoot: true }),
+      read<MetricsSnapshot>("GET", `/metrics?format=json&offset=${options.offset ?? 0}`, undefined, {
+        ...options,
+        fromRoot: true,
+      }),
   };
 }
 
@@ -128,7 +148,10 @@ export function createLimitsApi(http: Transport): LimitsApi {
  * short. A limit created or deleted between two pages shifts the rest, so each name is kept once
  * (its latest record). For the CLI's `ls` and the dashboard.
  */
-export async function listAllLimits(limits: Pick<LimitsApi, "list">, options?: AdminCallOptions): Promise<LimitRecord[]> {
+export async function listAllLimits(
+  limits: Pick<LimitsApi, "list">,
+  options?: AdminCallOptions,
+): Promise<LimitRecord[]> {
   const byName = new Map<string, LimitRecord>();
   for (let offset = 0; ; offset += MAX_PAGE_SIZE) {
     const page = await limits.list({ limit: MAX_PAGE_SIZE, offset }, options);

@@ -161,9 +161,16 @@ export function resolveClientOptions(options: ClientOptions = {}): ResolvedClien
     throw new TypeError(`Expected \`binding\` to be a service binding (env.GCL), got ${got(binding)}`);
   }
   if (binding !== undefined && options.fetch !== undefined) {
-    throw new TypeError("Expected either `binding` or `fetch`, not both: a binding is called over RPC, `fetch` over HTTP");
+    throw new TypeError(
+      "Expected either `binding` or `fetch`, not both: a binding is called over RPC, `fetch` over HTTP",
+    );
   }
-  if (typeof logger !== "object" || logger === null || typeof logger.warn !== "function" || typeof logger.error !== "function") {
+  if (
+    typeof logger !== "object" ||
+    logger === null ||
+    typeof logger.warn !== "function" ||
+    typeof logger.error !== "function"
+  ) {
     throw new TypeError(`Expected \`logger\` to have \`warn\` and \`error\` methods, got ${got(logger)}`);
   }
   const requestTimeoutSeconds = options.requestTimeoutSeconds ?? DEFAULT_CLIENT_OPTIONS.requestTimeoutSeconds;

@@ -5,7 +5,14 @@
  */
 
 import type { GclError } from "../protocol/errors";
-import { type HttpAnswer, type RequestOptions, toGclError, type Transport, unreachable, UnreachableError } from "./transport";
+import {
+  type HttpAnswer,
+  type RequestOptions,
+  toGclError,
+  type Transport,
+  unreachable,
+  UnreachableError,
+} from "./transport";
 
 /** Turns an error answer into a more specific error than `toGclError` would, or leaves it (undefined). */
 export type Refusal = (answer: HttpAnswer) => GclError | undefined;

@@ -104,7 +104,10 @@ export class RpcTransport extends Transport {
     // An RPC call cannot be cancelled from here; the caller stops waiting for it instead, and the
     // layer above withdraws what it may have started (by `request_id`), as it does for HTTP.
     const stopped = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new UnreachableError(`no answer to ${what} within ${timeoutMs / 1000} s`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new UnreachableError(`no answer to ${what} within ${timeoutMs / 1000} s`)),
+        timeoutMs,
+      );
       onAbort = () => reject(signal?.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
     });

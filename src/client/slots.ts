@@ -218,4 +218,3 @@ export function isLeaseGrant(value: unknown): value is LeaseGrant {
   const grant = value as Partial<Record<keyof LeaseGrant, unknown>>;
   return typeof grant.lease_id === "string" && Array.isArray(grant.limits) && Array.isArray(grant.missing);
 }
-

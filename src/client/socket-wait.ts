@@ -66,7 +66,8 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
     if (socket === null && !opened) {
       return NO_SOCKET;
     }
-    const ending = socket && (await waitOn(socket, { op: "acquire", kind: wait.kind, request: wait.request(requestId) }, wait));
+    const ending =
+      socket && (await waitOn(socket, { op: "acquire", kind: wait.kind, request: wait.request(requestId) }, wait));
     if (ending === null || ending.end === "dropped") {
       // Reopened with the same request id: back to the same place (or told it is gone).
       lostSince = ending?.heard ? undefined : lostSince;
@@ -77,7 +78,10 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
           { names, reason: "unreachable" },
         );
       }
-      await sleep(Math.min(fullJitterMs(attempt, REOPEN_BACKOFF) + 250, Math.max(0, wait.deadline - Date.now())), wait.signal);
+      await sleep(
+        Math.min(fullJitterMs(attempt, REOPEN_BACKOFF) + 250, Math.max(0, wait.deadline - Date.now())),
+        wait.signal,
+      );
       continue;
     }
     switch (ending.end) {
@@ -133,7 +137,10 @@ function waitOn(socket: WebSocket, request: SocketRequest, wait: SocketWait): Pr
     };
     const onAbort = (): void => finish({ end: "aborted" }, true);
     wait.signal?.addEventListener("abort", onAbort, { once: true });
-    const deadlineTimer = setTimeout(() => finish({ end: "deadline" }, true), Math.min(wait.deadline - Date.now(), 2 ** 31 - 1));
+    const deadlineTimer = setTimeout(
+      () => finish({ end: "deadline" }, true),
+      Math.min(wait.deadline - Date.now(), 2 ** 31 - 1),
+    );
     const pinger = setInterval(() => socket.readyState === 1 && socket.send(PING), PING_EVERY_MS);
     socket.addEventListener("message", (event: MessageEvent) => {
       heard = true;

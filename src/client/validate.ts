@@ -22,7 +22,8 @@ export function expectNumber(
   const tooLarge = typeof value === "number" && bounds.max !== undefined && value > bounds.max;
   if (typeof value !== "number" || !Number.isFinite(value) || tooSmall || tooLarge) {
     const min = bounds.minLabel ?? String(bounds.min);
-    const range = bounds.max === undefined ? `${bounds.exclusiveMin ? ">" : ">="} ${min}` : `between ${min} and ${bounds.max}`;
+    const range =
+      bounds.max === undefined ? `${bounds.exclusiveMin ? ">" : ">="} ${min}` : `between ${min} and ${bounds.max}`;
     throw new RangeError(`Expected \`${label}\` to be a finite number ${range}, got ${got(value)}`);
   }
 }

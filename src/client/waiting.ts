@@ -50,7 +50,11 @@ const LOCKED_BACKOFF = { baseDelayMs: 100, maxDelayMs: 10_000 } as const;
  * the server refuses for another reason than "no room yet", `maxRetries` runs out, or the service
  * cannot be reached; the signal's reason when the caller aborts.
  */
-export async function waitForSlots(http: Transport, request: SlotRequest, options: ResolvedWaitOptions): Promise<unknown> {
+export async function waitForSlots(
+  http: Transport,
+  request: SlotRequest,
+  options: ResolvedWaitOptions,
+): Promise<unknown> {
   const { names } = request;
   const { timeoutSeconds, maxRetries, signal } = options;
   const deadline = timeoutSeconds === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutSeconds * 1000;
@@ -79,7 +83,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
     });
 
   /** The `wait_seconds` of this attempt: before a socket, a short first long-poll. */
-  const nextWait = (): number => (bySocket ? Math.min(SOCKET_AFTER_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries));
+  const nextWait = (): number =>
+    bySocket ? Math.min(SOCKET_AFTER_SECONDS, waitFor(deadline, maxRetries)) : waitFor(deadline, maxRetries);
   /** Whether an outage is ridden out: always for one name, once answered for several. */
   let placed = names.length === 1;
   /** Since when every try failed to reach the service (undefined while it answers). */
@@ -176,7 +181,8 @@ export async function waitForSlots(http: Transport, request: SlotRequest, option
       throw timedOut();
     }
     if (answeredEarly(now - sentAt, waitSeconds)) {
-      const retryAfterMs = parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, LOCKED_BACKOFF);
+      const retryAfterMs =
+        parseRetryAfterMs(answer.headers.get("retry-after")) ?? fullJitterMs(attempt, LOCKED_BACKOFF);
       try {
         await sleep(Math.min(retryAfterMs, deadline - now), signal);
       } catch (error) {

@@ -85,7 +85,11 @@ export function normalizeNames(names: readonly string[]): string[] {
  * @throws GclError `unavailable` when a limit object could not be reached (`overloaded` when it
  * said it has too many requests); nothing is then held.
  */
-export async function acquireSlots(co: Coordination, request: AcquireRequest, signal?: AbortSignal): Promise<SlotResult> {
+export async function acquireSlots(
+  co: Coordination,
+  request: AcquireRequest,
+  signal?: AbortSignal,
+): Promise<SlotResult> {
   const names = normalizeNames(request.names);
   const run = new Run(co, request, names, signal);
   const onAbort = () => co.defer(run.leaveAll());
@@ -235,7 +239,9 @@ class Run {
       undoMs: Math.max(0, this.#deadline - this.#co.now()) + UNDO_MARGIN_MS,
     };
     // Settled, not raced: a withdrawal must not overtake a commit still on its way.
-    const settled = await Promise.allSettled(reserved.map(({ name }) => this.#port(name).commit(this.#ticket, grantTo)));
+    const settled = await Promise.allSettled(
+      reserved.map(({ name }) => this.#port(name).commit(this.#ticket, grantTo)),
+    );
     const failure = settled.find((result) => result.status === "rejected");
     if (failure) {
       throw failure.reason;

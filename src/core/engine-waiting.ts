@@ -83,7 +83,10 @@ export class WaitingEngine extends EngineBase {
   }
 
   /** Second phase: turns reservation `ticket` into its grant. */
-  async commit(ticket: string, grantTo: { leaseId: string | null; leaseMs: number; undoMs: number }): Promise<CommitOutcome> {
+  async commit(
+    ticket: string,
+    grantTo: { leaseId: string | null; leaseMs: number; undoMs: number },
+  ): Promise<CommitOutcome> {
     const now = this.begin();
     const reservation = this.state.tickets.get(ticket);
     const expiresAt = now + (reservation?.kind === "lease" ? grantTo.leaseMs : grantTo.undoMs);
@@ -141,14 +144,22 @@ export class WaitingEngine extends EngineBase {
 
   #grantNow(call: AcquireCall, intent: "acquire" | "reserve", now: number): AcquireOutcome {
     if (intent === "reserve") {
-      return grantedOutcome(reserve(this.state, ticketRequest(call), now + call.waitMs + PENDING_MARGIN_MS, now), this.minimal());
+      return grantedOutcome(
+        reserve(this.state, ticketRequest(call), now + call.waitMs + PENDING_MARGIN_MS, now),
+        this.minimal(),
+      );
     }
     const expiresAt = call.kind === "lease" ? now + call.leaseMs : now + call.waitMs + UNDO_MARGIN_MS;
     return grantedOutcome(grant(this.state, ticketRequest(call), expiresAt, now), this.minimal());
   }
 
   /** A request came back with its request id: to its place in line, its reservation or its offer. */
-  async #comeBack(kept: Ticket, call: AcquireCall, intent: "acquire" | "reserve", now: number): Promise<AcquireOutcome> {
+  async #comeBack(
+    kept: Ticket,
+    call: AcquireCall,
+    intent: "acquire" | "reserve",
+    now: number,
+  ): Promise<AcquireOutcome> {
     let ticket = kept;
     if (intent === "reserve" && kept.id !== call.ticket) {
       // A multi-name request's names must share one ticket id: its place (or offer) here takes
@@ -269,5 +280,4 @@ export class WaitingEngine extends EngineBase {
     attachment?.resolve({ status: "locked", retryAfterSeconds: 0 });
     return leaveLine(this.state, ticket, now + TOMBSTONE_MS) || withdrawTicket(this.state, ticket, now) || !!attachment;
   }
-
 }

@@ -106,5 +106,4 @@ export class LimitEngine extends WaitingEngine {
       : null;
     return this.finish(listing);
   }
-
 }

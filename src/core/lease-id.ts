@@ -43,11 +43,7 @@ export function decodeLeaseId(leaseId: string): string[] | null {
   }
   try {
     const names: unknown = JSON.parse(fromBase64Url(leaseId.slice(dot + 1)));
-    if (
-      Array.isArray(names) &&
-      names.length <= MAX_NAMES &&
-      names.every(isLimitName)
-    ) {
+    if (Array.isArray(names) && names.length <= MAX_NAMES && names.every(isLimitName)) {
       return names as string[];
     }
   } catch {

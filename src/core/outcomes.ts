@@ -49,9 +49,7 @@ export type AcquireOutcome =
   | Refusal;
 
 /** What a request would meet here, without taking anything (multi-name requests ask first). */
-export type CheckOutcome =
-  | { status: "ok" | "full" | "inactive" | "missing" }
-  | { status: "invalid"; code: RuleCode };
+export type CheckOutcome = { status: "ok" | "full" | "inactive" | "missing" } | { status: "invalid"; code: RuleCode };
 
 export type CommitOutcome =
   | { status: "granted"; fencingToken: number | null; expiresAt: number | null }

@@ -86,9 +86,16 @@ export function renderMetrics(samples: LimitSample[], scrape: { truncated: boole
     families.hold.lines.push(...histogramLines(METRICS.holdSeconds, limit, totals.hold, HOLD_BOUNDS_SECONDS));
   }
   const scrapeFamilies = [
-    { ...family(METRICS.scrapeLimits, "gauge", "Limits read by this scrape."), lines: [`${METRICS.scrapeLimits} ${samples.length}`] },
     {
-      ...family(METRICS.scrapeTruncated, "gauge", "1 when more limits exist than one scrape reads: page on with ?offset=."),
+      ...family(METRICS.scrapeLimits, "gauge", "Limits read by this scrape."),
+      lines: [`${METRICS.scrapeLimits} ${samples.length}`],
+    },
+    {
+      ...family(
+        METRICS.scrapeTruncated,
+        "gauge",
+        "1 when more limits exist than one scrape reads: page on with ?offset=.",
+      ),
       lines: [`${METRICS.scrapeTruncated} ${scrape.truncated ? 1 : 0}`],
     },
   ];

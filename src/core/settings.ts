@@ -41,11 +41,7 @@ function dropTickets(state: LimitState, now: number): void {
 }
 
 /** Starts a limit. Leftover tickets of an earlier limit of the same name are dropped. */
-export function createLimit(
-  state: LimitState,
-  input: LimitCreate,
-  now: number,
-): void {
+export function createLimit(state: LimitState, input: LimitCreate, now: number): void {
   dropTickets(state, now);
   state.config = {
     id: input.id,

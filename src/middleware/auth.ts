@@ -63,9 +63,14 @@ function candidateTokens(header: string | undefined): { scheme: "Bearer" | "Basi
     if (encoded.length % 4 !== 0 || !BASE64.test(encoded)) {
       throw new Error("not base64");
     }
-    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)));
+    decoded = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0)),
+    );
   } catch {
-    throw new GclError("unauthorized", "malformed Basic credentials: send `Authorization: Basic base64(user:password)`");
+    throw new GclError(
+      "unauthorized",
+      "malformed Basic credentials: send `Authorization: Basic base64(user:password)`",
+    );
   }
   const colon = decoded.indexOf(":");
   // Both shapes are always compared, so the time taken does not tell which one matched.

@@ -118,8 +118,16 @@ function fromRow(row: Row): BucketStats {
     lastWaiting: value("last_waiting"),
     limit: value("limit_slots"),
   });
-  stats.wait = { counts: stats.wait.counts.map((_, i) => value(`w${i}`)), sum: value("wait_sum"), max: value("wait_max") };
-  stats.hold = { counts: stats.hold.counts.map((_, i) => value(`h${i}`)), sum: value("hold_sum"), max: value("hold_max") };
+  stats.wait = {
+    counts: stats.wait.counts.map((_, i) => value(`w${i}`)),
+    sum: value("wait_sum"),
+    max: value("wait_max"),
+  };
+  stats.hold = {
+    counts: stats.hold.counts.map((_, i) => value(`h${i}`)),
+    sum: value("hold_sum"),
+    max: value("hold_max"),
+  };
   return stats;
 }
 
@@ -161,7 +169,11 @@ export class HistoryStore {
       return undefined;
     }
     const due =
-      this.#clear || this.#force || oldest === null || oldest < bucketStart(now, FINE_MS) || now - this.#writtenAt >= WRITE_EVERY_MS;
+      this.#clear ||
+      this.#force ||
+      oldest === null ||
+      oldest < bucketStart(now, FINE_MS) ||
+      now - this.#writtenAt >= WRITE_EVERY_MS;
     if (!due) {
       this.flushSoon();
       return undefined;
@@ -228,7 +240,8 @@ export class HistoryStore {
 
   #ready(): boolean {
     this.#schemaReady ??=
-      this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history'").toArray().length > 0;
+      this.#storage.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history'").toArray().length >
+      0;
     return this.#schemaReady;
   }
 
@@ -243,7 +256,9 @@ export class HistoryStore {
     }
     const fine = this.#select(FINE, from, Number.POSITIVE_INFINITY);
     const rows =
-      bucketSeconds === FINE ? fine : [...this.#select(COARSE, from, Number.POSITIVE_INFINITY), ...coarsen(fine, COARSE_MS)];
+      bucketSeconds === FINE
+        ? fine
+        : [...this.#select(COARSE, from, Number.POSITIVE_INFINITY), ...coarsen(fine, COARSE_MS)];
     const before = this.#storage.sql
       .exec<Row>("SELECT * FROM history WHERE res > 0 AND start < ? ORDER BY start DESC LIMIT 1", from)
       .toArray()[0];
@@ -299,7 +314,12 @@ export function metricsView(
 }
 
 /** The history answer of limit `name`: every bucket of the resolution's window, up to `now`. */
-export function historyView(store: HistoryStore, name: string, resolution: HistoryResolution, now: number): LimitHistory {
+export function historyView(
+  store: HistoryStore,
+  name: string,
+  resolution: HistoryResolution,
+  now: number,
+): LimitHistory {
   const { bucketSeconds, retentionSeconds } = HISTORY_RESOLUTIONS[resolution];
   const widthMs = bucketSeconds * 1000;
   const from = bucketStart(now - retentionSeconds * 1000, widthMs) + widthMs;

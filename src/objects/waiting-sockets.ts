@@ -114,10 +114,16 @@ export class WaitingSockets implements SocketWaits {
     try {
       const raw = message.request;
       if (raw !== null && typeof raw === "object" && ("names" in raw || "wait_seconds" in raw)) {
-        throw new GclError("invalid_request", "request: names and wait_seconds come from the socket (its URL; it waits until it cancels)");
+        throw new GclError(
+          "invalid_request",
+          "request: names and wait_seconds come from the socket (its URL; it waits until it cancels)",
+        );
       }
       const body = { ...(raw as object), names: [state.name] };
-      request = acquireRequest(parseBody(kind === "lease" ? IncrementWithLeaseSchema : IncrementSchema, body, true), kind);
+      request = acquireRequest(
+        parseBody(kind === "lease" ? IncrementWithLeaseSchema : IncrementSchema, body, true),
+        kind,
+      );
     } catch (error) {
       return this.#refuse(socket, error instanceof GclError ? error : new GclError("invalid_request", String(error)));
     }
@@ -162,7 +168,8 @@ export class WaitingSockets implements SocketWaits {
     this.#unbind(socket, ticket);
     if (outcome?.status !== "granted") {
       // Not confirmed in time: the offer went back, and the request with it.
-      const detail = "the offer was not confirmed in time and went to the next in line; ask again with a new request_id";
+      const detail =
+        "the offer was not confirmed in time and went to the next in line; ask again with a new request_id";
       this.#refuse(socket, new GclError("locked", detail, { retryAfterSeconds: 0 }));
       return;
     }

@@ -9,13 +9,7 @@
 import { CATALOG_NAME } from "../objects/catalog-object";
 import { DETAIL, GclError } from "../protocol/errors";
 import { UUID_PATTERN, unaddressableName } from "../protocol/names";
-import type {
-  CreateLimitBody,
-  FilterBody,
-  LimitLeases,
-  LimitRecord,
-  UpdateLimitBody,
-} from "../protocol/types";
+import type { CreateLimitBody, FilterBody, LimitLeases, LimitRecord, UpdateLimitBody } from "../protocol/types";
 
 function catalog(env: Env) {
   return env.CATALOG.getByName(CATALOG_NAME);

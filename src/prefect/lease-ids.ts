@@ -59,9 +59,13 @@ export async function grantForCaller(
   } catch (error) {
     // If this fails too, the lease still ends on its own at expires_at.
     await undo(grant.lease_id).catch(() => undefined);
-    throw new GclError("unavailable", "the lease directory is briefly unavailable; the slots were given back, try again", {
-      cause: error,
-    });
+    throw new GclError(
+      "unavailable",
+      "the lease directory is briefly unavailable; the slots were given back, try again",
+      {
+        cause: error,
+      },
+    );
   }
   return { ...grant, lease_id: uuid };
 }

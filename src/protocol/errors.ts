@@ -38,7 +38,11 @@ export type ErrorCode = keyof typeof STATUS_BY_CODE;
  * request id in use first, then Prefect's order). The engine, the coordinator and the operations
  * speak of refusals in these codes.
  */
-export const RULE_CODES = ["request_id_in_use", "slots_exceed_limit", "rate_limit_without_decay"] as const satisfies readonly ErrorCode[];
+export const RULE_CODES = [
+  "request_id_in_use",
+  "slots_exceed_limit",
+  "rate_limit_without_decay",
+] as const satisfies readonly ErrorCode[];
 
 /** A rule a request broke: one of `RULE_CODES`. */
 export type RuleCode = (typeof RULE_CODES)[number];
@@ -122,7 +126,11 @@ export class GclError extends Error {
       // Prefect's clients read these fields (DESIGN §7.5); a 422 without field errors is about the body.
       const problems = this.errors?.length ? this.errors : [{ path: "", message: this.message }];
       body.exception_message = PREFECT_EXCEPTION_MESSAGE;
-      body.exception_detail = problems.map(({ path, message }) => ({ loc: prefectLoc(path), msg: message, type: this.code }));
+      body.exception_detail = problems.map(({ path, message }) => ({
+        loc: prefectLoc(path),
+        msg: message,
+        type: this.code,
+      }));
     }
     return body;
   }

@@ -81,25 +81,48 @@ const DecayPerSecond = refine(number(0, MAX_SLOTS), (decay) =>
     : `must be 0 (no decay) or at least ${MIN_SLOT_DECAY_PER_SECOND.toFixed(6)} (one slot in 11.6 days), got ${decay}`,
 );
 // Counted after de-duplication, as the request is served: `["a", "a"]` is one name.
-const Names = list(LimitName, { expected: `a list of limit names, like ["db"]`, maxDistinct: MAX_NAMES, noun: "names" });
+const Names = list(LimitName, {
+  expected: `a list of limit names, like ["db"]`,
+  maxDistinct: MAX_NAMES,
+  noun: "names",
+});
 const LeaseSeconds = number(MIN_LEASE_SECONDS, MAX_LEASE_SECONDS);
 const WaitSeconds = number(0, MAX_WAIT_SECONDS);
 const Mode = oneOf(["concurrency", "rate_limit"]);
 const Holder = object(
   {
-    type: string({ expected: `a string of 1 to ${MAX_HOLDER_TYPE_LENGTH} characters`, minLength: 1, maxLength: MAX_HOLDER_TYPE_LENGTH }),
-    id: string({ expected: `a string of 1 to ${MAX_NAME_LENGTH} characters`, minLength: 1, maxLength: MAX_NAME_LENGTH }),
+    type: string({
+      expected: `a string of 1 to ${MAX_HOLDER_TYPE_LENGTH} characters`,
+      minLength: 1,
+      maxLength: MAX_HOLDER_TYPE_LENGTH,
+    }),
+    id: string({
+      expected: `a string of 1 to ${MAX_NAME_LENGTH} characters`,
+      minLength: 1,
+      maxLength: MAX_NAME_LENGTH,
+    }),
   },
   { strict: true },
 );
 const RequestId = string({
   expected: "a request id (1 to 64 of A-Z a-z 0-9 - _)",
   json: { pattern: REQUEST_ID_PATTERN.source },
-  rule: (value) => (REQUEST_ID_PATTERN.test(value) ? undefined : `must be 1 to 64 of A-Z a-z 0-9 - _, got ${JSON.stringify(value)}`),
+  rule: (value) =>
+    REQUEST_ID_PATTERN.test(value) ? undefined : `must be 1 to 64 of A-Z a-z 0-9 - _, got ${JSON.stringify(value)}`,
 });
 
 /** Cloudflare's Durable Object location hints. */
-export const LOCATION_HINTS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const satisfies readonly LocationHint[];
+export const LOCATION_HINTS = [
+  "wnam",
+  "enam",
+  "sam",
+  "weur",
+  "eeur",
+  "apac",
+  "oc",
+  "afr",
+  "me",
+] as const satisfies readonly LocationHint[];
 
 // ── Requests ──
 
@@ -165,9 +188,15 @@ export const DecrementWithLeaseSchema = named(
   object({ lease_id: string({ expected: "a lease id from /increment-with-lease", minLength: 1 }) }),
 ) satisfies Schema<{ lease_id: string }>;
 
-export const CancelSchema = named("Cancel", object({ names: Names, request_id: RequestId })) satisfies Schema<CancelBody>;
+export const CancelSchema = named(
+  "Cancel",
+  object({ names: Names, request_id: RequestId }),
+) satisfies Schema<CancelBody>;
 
-export const RenewSchema = named("Renew", object({ lease_duration: optional(LeaseSeconds) })) satisfies Schema<RenewBody>;
+export const RenewSchema = named(
+  "Renew",
+  object({ lease_duration: optional(LeaseSeconds) }),
+) satisfies Schema<RenewBody>;
 
 // ── Responses (documentation only: the Worker never checks its own answers) ──
 
@@ -198,7 +227,9 @@ export const LimitRecordsSchema = list(LimitRecordSchema);
 
 const minimalLimitShape = { id: Uuid, name: Str, limit: Int };
 
-export const MinimalLimitsSchema = named("MinimalLimits", list(object(minimalLimitShape))) satisfies Schema<MinimalLimit[]>;
+export const MinimalLimitsSchema = named("MinimalLimits", list(object(minimalLimitShape))) satisfies Schema<
+  MinimalLimit[]
+>;
 
 export const LeaseGrantSchema = named(
   "LeaseGrant",

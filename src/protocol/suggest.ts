@@ -27,7 +27,8 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   for (const candidate of known) {
     const score = distance(lower, candidate);
     // A typo (`limits`), or one name inside the other (`slot_decay` for `slot_decay_per_second`).
-    const contained = Math.min(lower.length, candidate.length) >= 4 && (lower.includes(candidate) || candidate.includes(lower));
+    const contained =
+      Math.min(lower.length, candidate.length) >= 4 && (lower.includes(candidate) || candidate.includes(lower));
     const close = score <= Math.max(1, Math.floor(candidate.length / 4)) || contained;
     if (close && (best === undefined || score < best.score)) {
       best = { key: candidate, score };

@@ -49,11 +49,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A schema built from its parts; `check` returns the value itself when it fits. */
-function leaf<T>(
-  expected: string,
-  json: JsonSchema,
-  problem: (value: unknown) => string | undefined,
-): Schema<T> {
+function leaf<T>(expected: string, json: JsonSchema, problem: (value: unknown) => string | undefined): Schema<T> {
   return {
     expected,
     check(value, path, issues) {
@@ -228,7 +224,10 @@ export function object<S extends Shape>(shape: S, options: { strict?: boolean } 
     check(value, path, issues) {
       const at = (key: string) => (path ? `${path}.${key}` : key);
       if (!isPlainObject(value)) {
-        issues.push({ path, message: path ? mustBe(expected, value) : `request body ${mustBe(`a JSON object`, value)}` });
+        issues.push({
+          path,
+          message: path ? mustBe(expected, value) : `request body ${mustBe(`a JSON object`, value)}`,
+        });
         return value as ObjectOf<S>;
       }
       const out: Record<string, unknown> = {};

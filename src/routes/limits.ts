@@ -3,14 +3,7 @@
  * each parses its request, calls the operation in `../operations/limits` and renders the answer.
  */
 
-import {
-  createLimit,
-  deleteLimit,
-  limitLeases,
-  listLimits,
-  readLimit,
-  updateLimit,
-} from "../operations/limits";
+import { createLimit, deleteLimit, limitLeases, listLimits, readLimit, updateLimit } from "../operations/limits";
 import {
   CreateLimitSchema,
   FilterSchema,

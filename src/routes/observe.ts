@@ -70,7 +70,9 @@ export function observeRoutes(app: App): void {
         const allowed = Object.keys(HISTORY_RESOLUTIONS).join(", ");
         throw invalidQuery("resolution", `must be one of ${allowed}, got '${resolution}'`);
       }
-      const history = await c.env.LIMITS.getByName(await resolveName(c.env, c.req.param("id_or_name") ?? "")).history(resolution);
+      const history = await c.env.LIMITS.getByName(await resolveName(c.env, c.req.param("id_or_name") ?? "")).history(
+        resolution,
+      );
       if (history === null) {
         throw new GclError("not_found", DETAIL.notFound);
       }
@@ -93,7 +95,12 @@ export function observeRoutes(app: App): void {
     const present: LimitSample[] = [];
     for (const sample of samples) {
       if (sample !== null) {
-        present.push({ record: sample.record, waiting: sample.waiting, totals: sample.totals, lastHour: sample.lastHour });
+        present.push({
+          record: sample.record,
+          waiting: sample.waiting,
+          totals: sample.totals,
+          lastHour: sample.lastHour,
+        });
       }
     }
     if (format === "json") {

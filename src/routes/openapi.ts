@@ -61,7 +61,7 @@ export function buildOpenApiDocument(specs: readonly AnyRouteSpec[], version: st
     };
   }
   paths["/healthz"] = {
-    get: { summary: "Liveness (no auth)", responses: { 200: { description: "`{\"ok\": true}`" } } },
+    get: { summary: "Liveness (no auth)", responses: { 200: { description: '`{"ok": true}`' } } },
   };
   return {
     openapi: "3.0.3",

@@ -86,7 +86,10 @@ export function slotRoutes(app: App): void {
     async (c) => {
       const name = c.req.param("id_or_name") ?? "";
       if (!isLimitName(name) || UUID_PATTERN.test(name)) {
-        throw new GclError("invalid_request", "name: a socket waits on a limit by its name (1–200 characters, none of / % & > <)");
+        throw new GclError(
+          "invalid_request",
+          "name: a socket waits on a limit by its name (1–200 characters, none of / % & > <)",
+        );
       }
       if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") {
         throw new GclError("upgrade_required", "this route is a WebSocket: send `Upgrade: websocket`");

@@ -69,7 +69,9 @@ export class GclEntrypoint extends WorkerEntrypoint<Env> implements GclRpc {
   }
 
   acquire(body: unknown): Promise<RpcResult<LeaseGrant>> {
-    return settle(() => slots.incrementWithLease(this.env, parseBody(IncrementWithLeaseSchema, body, true), this.#wait()));
+    return settle(() =>
+      slots.incrementWithLease(this.env, parseBody(IncrementWithLeaseSchema, body, true), this.#wait()),
+    );
   }
 
   increment(body: unknown): Promise<RpcResult<MinimalLimit[]>> {
@@ -81,7 +83,9 @@ export class GclEntrypoint extends WorkerEntrypoint<Env> implements GclRpc {
     return settle(() => {
       const id = stringArgument(leaseId, "lease_id");
       const renewal = parseBody(RenewSchema, body, false);
-      return done(renewAnyLeaseId(this.env, id, renewal.lease_duration, (native) => slots.renew(this.env, native, renewal)));
+      return done(
+        renewAnyLeaseId(this.env, id, renewal.lease_duration, (native) => slots.renew(this.env, native, renewal)),
+      );
     });
   }
 
@@ -89,7 +93,9 @@ export class GclEntrypoint extends WorkerEntrypoint<Env> implements GclRpc {
   release(leaseId: unknown): Promise<RpcResult<null>> {
     return settle(() => {
       const id = stringArgument(leaseId, "lease_id");
-      return done(releaseAnyLeaseId(this.env, id, (native) => slots.decrementWithLease(this.env, { lease_id: native })));
+      return done(
+        releaseAnyLeaseId(this.env, id, (native) => slots.decrementWithLease(this.env, { lease_id: native })),
+      );
     });
   }
 
@@ -115,7 +121,9 @@ export class GclEntrypoint extends WorkerEntrypoint<Env> implements GclRpc {
 
   updateLimit(idOrName: unknown, patch: unknown): Promise<RpcResult<null>> {
     return settle(() =>
-      done(limits.updateLimit(this.env, stringArgument(idOrName, "id_or_name"), parseBody(UpdateLimitSchema, patch, true))),
+      done(
+        limits.updateLimit(this.env, stringArgument(idOrName, "id_or_name"), parseBody(UpdateLimitSchema, patch, true)),
+      ),
     );
   }
 

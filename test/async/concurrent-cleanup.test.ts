@@ -40,7 +40,11 @@ describe("concurrent clean-up", () => {
   it("aborts running jobs when the loop body throws, and rethrows that error unchanged", async ({ expect }) => {
     const probe = new Probe();
     const mine = new Error("consumer failed");
-    const jobs = [probe.job(0, { gate: Promise.resolve() }), probe.job(1, { gate: NEVER }), probe.job(2, { gate: NEVER })];
+    const jobs = [
+      probe.job(0, { gate: Promise.resolve() }),
+      probe.job(1, { gate: NEVER }),
+      probe.job(2, { gate: NEVER }),
+    ];
 
     const run = async (): Promise<void> => {
       for await (const _value of concurrent(jobs, { limit: 3 })) {
@@ -53,10 +57,15 @@ describe("concurrent clean-up", () => {
     expect(probe.running).toBe(0);
   });
 
-  it("waits for aborted jobs to settle before the loop exits, even a job that ignores its signal", async ({ expect }) => {
+  it("waits for aborted jobs to settle before the loop exits, even a job that ignores its signal", async ({
+    expect,
+  }) => {
     const probe = new Probe();
     const stubborn = deferred();
-    const jobs = [probe.job(0, { gate: Promise.resolve() }), probe.job(1, { gate: stubborn.promise, ignoreAbort: true })];
+    const jobs = [
+      probe.job(0, { gate: Promise.resolve() }),
+      probe.job(1, { gate: stubborn.promise, ignoreAbort: true }),
+    ];
     let exited = false;
 
     const loop = (async () => {
@@ -106,26 +115,32 @@ describe("concurrent clean-up", () => {
 
   // ── Leaks ──
 
-  it.for(["success", "failure", "break"] as const)("leaves no job running after the loop ends by %s", async (ending, { expect }) => {
-    const probe = new Probe();
-    const jobs = Array.from({ length: 8 }, (_, index) =>
-      probe.job(index, { ticks: index % 3, fail: ending === "failure" && index === 3 ? new Error("boom") : undefined }),
-    );
+  it.for(["success", "failure", "break"] as const)(
+    "leaves no job running after the loop ends by %s",
+    async (ending, { expect }) => {
+      const probe = new Probe();
+      const jobs = Array.from({ length: 8 }, (_, index) =>
+        probe.job(index, {
+          ticks: index % 3,
+          fail: ending === "failure" && index === 3 ? new Error("boom") : undefined,
+        }),
+      );
 
-    try {
-      for await (const _value of concurrent(jobs, { limit: 3 })) {
-        if (ending === "break") {
-          break;
+      try {
+        for await (const _value of concurrent(jobs, { limit: 3 })) {
+          if (ending === "break") {
+            break;
+          }
         }
+      } catch {
+        // The failure case ends here; the assertions below are what matter.
       }
-    } catch {
-      // The failure case ends here; the assertions below are what matter.
-    }
 
-    expect(probe.started).toBeGreaterThan(0);
-    expect(probe.settled).toBe(probe.started);
-    expect(probe.running).toBe(0);
-  });
+      expect(probe.started).toBeGreaterThan(0);
+      expect(probe.settled).toBe(probe.started);
+      expect(probe.running).toBe(0);
+    },
+  );
 
   // ── The `signal` option ──
 

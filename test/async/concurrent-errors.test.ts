@@ -36,7 +36,9 @@ describe("concurrent errors", () => {
 
   // ── Failed jobs ──
 
-  it("throws the first failure after earlier results, aborts running jobs and pulls nothing more", async ({ expect }) => {
+  it("throws the first failure after earlier results, aborts running jobs and pulls nothing more", async ({
+    expect,
+  }) => {
     const probe = new Probe();
     const boom = new Error("boom");
     const first = deferred();
@@ -126,7 +128,9 @@ describe("concurrent errors", () => {
     expect(results).toHaveLength(3);
     expect(results[0]).toBe(0);
     expect(results[1]?.constructor).toBe(ConcurrentError);
-    expect((results[1] as ConcurrentError).message).toMatch(/Expected a job \(a function or a promise\), got `42` \(number\)/);
+    expect((results[1] as ConcurrentError).message).toMatch(
+      /Expected a job \(a function or a promise\), got `42` \(number\)/,
+    );
     expect(results[2]).toBe(2);
   });
 
@@ -148,28 +152,32 @@ describe("concurrent errors", () => {
     ["sync", "first", true],
     ["async", "first", false],
     ["async", "first", true],
-  ] as const)("throws a ConcurrentIteratorError when a %s source fails at its %s pull (yieldExceptions %s)", async (
-    [kind, , yieldExceptions],
-    { expect },
-  ) => {
-    const broken = new Error("source broke");
-    // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
-    function* sync(): Generator<Job<number>> {
-      throw broken;
-    }
-    // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
-    async function* asynchronous(): AsyncGenerator<LazyJob<number>> {
-      throw broken;
-    }
+  ] as const)(
+    "throws a ConcurrentIteratorError when a %s source fails at its %s pull (yieldExceptions %s)",
+    async ([kind, , yieldExceptions], { expect }) => {
+      const broken = new Error("source broke");
+      // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
+      function* sync(): Generator<Job<number>> {
+        throw broken;
+      }
+      // biome-ignore lint/correctness/useYield: a source that fails at its first pull, before yielding anything
+      async function* asynchronous(): AsyncGenerator<LazyJob<number>> {
+        throw broken;
+      }
 
-    const { values, error } = await collectUntilError(concurrent(kind === "sync" ? sync() : asynchronous(), { yieldExceptions }));
+      const { values, error } = await collectUntilError(
+        concurrent(kind === "sync" ? sync() : asynchronous(), { yieldExceptions }),
+      );
 
-    expect(values).toEqual([]);
-    expect(error).toBeInstanceOf(ConcurrentIteratorError);
-    expect((error as Error).cause).toBe(broken);
-  });
+      expect(values).toEqual([]);
+      expect(error).toBeInstanceOf(ConcurrentIteratorError);
+      expect((error as Error).cause).toBe(broken);
+    },
+  );
 
-  it("delivers results finished before a mid-stream async source failure, then throws it even with `yieldExceptions`", async ({ expect }) => {
+  it("delivers results finished before a mid-stream async source failure, then throws it even with `yieldExceptions`", async ({
+    expect,
+  }) => {
     const broken = new Error("source broke");
     async function* source(): AsyncGenerator<LazyJob<number>> {
       yield async () => 0;
@@ -204,11 +212,15 @@ describe("concurrent errors", () => {
 
   it("throws a TypeError at the call for a source that is not iterable", ({ expect }) => {
     for (const source of [5, null, undefined, {}]) {
-      expect(() => concurrent(source as unknown as Job<number>[])).toThrow(/Expected `source` to be an iterable or async iterable/);
+      expect(() => concurrent(source as unknown as Job<number>[])).toThrow(
+        /Expected `source` to be an iterable or async iterable/,
+      );
     }
   });
 
-  it("throws a ConcurrentIteratorError when the source's iterator cannot be created or misbehaves", async ({ expect }) => {
+  it("throws a ConcurrentIteratorError when the source's iterator cannot be created or misbehaves", async ({
+    expect,
+  }) => {
     const broken = new Error("no iterator");
     const throwing = {
       [Symbol.iterator](): Iterator<Job<number>> {

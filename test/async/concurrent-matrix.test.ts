@@ -76,79 +76,82 @@ function makeSource(kind: Kind, items: readonly (LazyJob<number> | Error)[]): Jo
 }
 
 describe("concurrent matrix", () => {
-  it.for(CASES)("$kind source, limit $limit, yieldExceptions $yieldExceptions: $scenario", async (testCase, { expect }) => {
-    const { kind, limit, yieldExceptions, scenario } = testCase;
-    const steps = SCENARIOS[scenario] ?? [];
-    const probe = new Probe();
-    const raised = new Error("source failed");
-    const items = steps.map((step, index): LazyJob<number> | Error => {
-      switch (step) {
-        case "happy":
-          return probe.job(index, { ticks: 1 + (index % 2) });
-        case "sad":
-          return probe.job(index, { gate: Promise.resolve(), fail: new Error(`sad ${index}`) });
-        case "invalid":
-          return 42 as unknown as LazyJob<number>;
-        case "raise":
-          return raised;
-        default:
-          throw new Error(`unknown step ${String(step)}`);
-      }
-    });
-    const happy = steps.flatMap((step, index) => (step === "happy" ? [index] : []));
-    const sad = steps.flatMap((step, index) => (step === "sad" ? [`sad ${index}`] : []));
-
-    const values: number[] = [];
-    const yieldedErrors: ConcurrentError[] = [];
-    let thrown: unknown;
-    try {
-      for await (const result of concurrent(makeSource(kind, items), { limit, yieldExceptions })) {
-        if (result instanceof ConcurrentError) {
-          yieldedErrors.push(result);
-        } else {
-          values.push(result);
+  it.for(CASES)(
+    "$kind source, limit $limit, yieldExceptions $yieldExceptions: $scenario",
+    async (testCase, { expect }) => {
+      const { kind, limit, yieldExceptions, scenario } = testCase;
+      const steps = SCENARIOS[scenario] ?? [];
+      const probe = new Probe();
+      const raised = new Error("source failed");
+      const items = steps.map((step, index): LazyJob<number> | Error => {
+        switch (step) {
+          case "happy":
+            return probe.job(index, { ticks: 1 + (index % 2) });
+          case "sad":
+            return probe.job(index, { gate: Promise.resolve(), fail: new Error(`sad ${index}`) });
+          case "invalid":
+            return 42 as unknown as LazyJob<number>;
+          case "raise":
+            return raised;
+          default:
+            throw new Error(`unknown step ${String(step)}`);
         }
+      });
+      const happy = steps.flatMap((step, index) => (step === "happy" ? [index] : []));
+      const sad = steps.flatMap((step, index) => (step === "sad" ? [`sad ${index}`] : []));
+
+      const values: number[] = [];
+      const yieldedErrors: ConcurrentError[] = [];
+      let thrown: unknown;
+      try {
+        for await (const result of concurrent(makeSource(kind, items), { limit, yieldExceptions })) {
+          if (result instanceof ConcurrentError) {
+            yieldedErrors.push(result);
+          } else {
+            values.push(result);
+          }
+        }
+      } catch (error) {
+        thrown = error;
       }
-    } catch (error) {
-      thrown = error;
-    }
 
-    const effectiveLimit = limit === undefined ? defaultConcurrency() : limit;
-    if (effectiveLimit !== -1) {
-      expect(probe.maxRunning).toBeLessThanOrEqual(effectiveLimit);
-    }
-    expect(probe.settled).toBe(probe.started);
-    expect(new Set(values).size).toBe(values.length);
+      const effectiveLimit = limit === undefined ? defaultConcurrency() : limit;
+      if (effectiveLimit !== -1) {
+        expect(probe.maxRunning).toBeLessThanOrEqual(effectiveLimit);
+      }
+      expect(probe.settled).toBe(probe.started);
+      expect(new Set(values).size).toBe(values.length);
 
-    if (steps.includes("raise")) {
-      expect(thrown).toBeInstanceOf(ConcurrentIteratorError);
-      expect((thrown as Error).cause).toBe(raised);
-      expect(values.every((value) => value < steps.indexOf("raise"))).toBe(true);
-      return;
-    }
-    if (sad.length === 0 && !steps.includes("invalid")) {
-      expect(thrown).toBeUndefined();
-      expect(values.toSorted((a, b) => a - b)).toEqual(happy);
-      return;
-    }
-    if (yieldExceptions) {
-      expect(thrown).toBeUndefined();
-      expect(values.toSorted((a, b) => a - b)).toEqual(happy);
+      if (steps.includes("raise")) {
+        expect(thrown).toBeInstanceOf(ConcurrentIteratorError);
+        expect((thrown as Error).cause).toBe(raised);
+        expect(values.every((value) => value < steps.indexOf("raise"))).toBe(true);
+        return;
+      }
+      if (sad.length === 0 && !steps.includes("invalid")) {
+        expect(thrown).toBeUndefined();
+        expect(values.toSorted((a, b) => a - b)).toEqual(happy);
+        return;
+      }
+      if (yieldExceptions) {
+        expect(thrown).toBeUndefined();
+        expect(values.toSorted((a, b) => a - b)).toEqual(happy);
+        if (steps.includes("invalid")) {
+          expect(yieldedErrors.map((error) => error.constructor)).toEqual([ConcurrentError]);
+        } else {
+          expect(yieldedErrors.every((error) => error instanceof ConcurrentExecutionError)).toBe(true);
+          expect(yieldedErrors.map((error) => (error.cause as Error).message).toSorted()).toEqual(sad);
+        }
+        return;
+      }
+      expect(yieldedErrors).toEqual([]);
+      expect(values.every((value) => happy.includes(value))).toBe(true);
       if (steps.includes("invalid")) {
-        expect(yieldedErrors.map((error) => error.constructor)).toEqual([ConcurrentError]);
+        expect((thrown as Error).constructor).toBe(ConcurrentError);
       } else {
-        expect(yieldedErrors.every((error) => error instanceof ConcurrentExecutionError)).toBe(true);
-        expect(yieldedErrors.map((error) => (error.cause as Error).message).toSorted()).toEqual(sad);
+        expect(thrown).toBeInstanceOf(ConcurrentExecutionError);
+        expect(sad).toContain(((thrown as Error).cause as Error).message);
       }
-      return;
-    }
-    expect(yieldedErrors).toEqual([]);
-    expect(values.every((value) => happy.includes(value))).toBe(true);
-    if (steps.includes("invalid")) {
-      expect((thrown as Error).constructor).toBe(ConcurrentError);
-    } else {
-      expect(thrown).toBeInstanceOf(ConcurrentExecutionError);
-      expect(sad).toContain(((thrown as Error).cause as Error).message);
-    }
-  });
+    },
+  );
 });

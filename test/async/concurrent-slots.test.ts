@@ -1,5 +1,12 @@
 import { describe, it } from "vitest";
-import { ConcurrentExecutionError, concurrent, gather, withSlots, type LazyJob, type SlotAcquirer } from "../../src/async";
+import {
+  ConcurrentExecutionError,
+  concurrent,
+  gather,
+  withSlots,
+  type LazyJob,
+  type SlotAcquirer,
+} from "../../src/async";
 import { collect, collectUntilError, deferred, MemorySlots, Probe, settle } from "./helpers";
 
 const NEVER = new Promise<never>(() => undefined);
@@ -50,7 +57,9 @@ describe("concurrent with distributed slots", () => {
 
     await collect(concurrent(jobs, { limit: 6, slots: { client: slots, names, occupy: 2 } }));
 
-    expect(slots.leases.map((lease) => [lease.names, lease.occupy])).toEqual(Array.from({ length: 6 }, () => [["a", "b"], 2]));
+    expect(slots.leases.map((lease) => [lease.names, lease.occupy])).toEqual(
+      Array.from({ length: 6 }, () => [["a", "b"], 2]),
+    );
     expect(probe.maxRunning).toBe(2);
   });
 
@@ -69,7 +78,10 @@ describe("concurrent with distributed slots", () => {
   it("releases held slots and abandons waiting acquires when the consumer breaks", async ({ expect }) => {
     const slots = new MemorySlots(2);
     const probe = new Probe();
-    const jobs = [probe.job(0, { gate: Promise.resolve() }), ...Array.from({ length: 5 }, (_, index) => probe.job(index + 1, { gate: NEVER }))];
+    const jobs = [
+      probe.job(0, { gate: Promise.resolve() }),
+      ...Array.from({ length: 5 }, (_, index) => probe.job(index + 1, { gate: NEVER })),
+    ];
 
     for await (const _value of concurrent(jobs, { limit: 4, slots: { client: slots, names: "x" } })) {
       break;
@@ -87,7 +99,12 @@ describe("concurrent with distributed slots", () => {
     const slots = new MemorySlots(2);
     const probe = new Probe();
     const lost = new Error("lease expired");
-    const outcome = collect(concurrent([probe.job(0, { gate: NEVER }), probe.job(1)], { yieldExceptions: true, slots: { client: slots, names: "x" } }));
+    const outcome = collect(
+      concurrent([probe.job(0, { gate: NEVER }), probe.job(1)], {
+        yieldExceptions: true,
+        slots: { client: slots, names: "x" },
+      }),
+    );
 
     await settle();
     slots.lose(0, lost);
@@ -148,7 +165,10 @@ describe("withSlots", () => {
     const probe = new Probe();
     const options = { client: slots, names: "x" };
 
-    const all = gather([withSlots(probe.job(0, { gate: gate.promise }), options), withSlots(probe.job(1, { gate: gate.promise }), options)]);
+    const all = gather([
+      withSlots(probe.job(0, { gate: gate.promise }), options),
+      withSlots(probe.job(1, { gate: gate.promise }), options),
+    ]);
     await settle();
     expect(probe.running).toBe(1);
     gate.resolve();

@@ -132,7 +132,12 @@ describe("concurrent", () => {
   it("starts every job at once with limit -1", async ({ expect }) => {
     const probe = new Probe();
     const gate = deferred();
-    const results = collect(concurrent(Array.from({ length: 10 }, (_, index) => probe.job(index, { gate: gate.promise })), { limit: -1 }));
+    const results = collect(
+      concurrent(
+        Array.from({ length: 10 }, (_, index) => probe.job(index, { gate: gate.promise })),
+        { limit: -1 },
+      ),
+    );
 
     await settle();
     expect(probe.running).toBe(10);
@@ -144,7 +149,9 @@ describe("concurrent", () => {
     const probe = new Probe();
     const gate = deferred();
     const limit = defaultConcurrency();
-    const results = collect(concurrent(Array.from({ length: limit + 5 }, (_, index) => probe.job(index, { gate: gate.promise }))));
+    const results = collect(
+      concurrent(Array.from({ length: limit + 5 }, (_, index) => probe.job(index, { gate: gate.promise }))),
+    );
 
     await settle();
     expect(probe.running).toBe(limit);
@@ -161,7 +168,9 @@ describe("concurrent", () => {
         yield async () => 1;
       }
       expect(() => concurrent(source(), { limit: limit as number })).toThrow(RangeError);
-      expect(() => concurrent(source(), { limit: limit as number })).toThrow(/Expected `limit` to be a positive integer or -1/);
+      expect(() => concurrent(source(), { limit: limit as number })).toThrow(
+        /Expected `limit` to be a positive integer or -1/,
+      );
       expect(pulled).toBe(false);
     },
   );

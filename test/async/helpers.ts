@@ -67,7 +67,10 @@ export class Probe {
       this.signals.push(signal);
       this.startOrder.push(String(value));
       try {
-        await this.#wait(options.gate ?? macrotasks(options.ticks ?? 1), options.ignoreAbort === true ? undefined : signal);
+        await this.#wait(
+          options.gate ?? macrotasks(options.ticks ?? 1),
+          options.ignoreAbort === true ? undefined : signal,
+        );
         if (options.fail !== undefined) {
           throw options.fail;
         }

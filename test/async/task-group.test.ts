@@ -34,7 +34,11 @@ describe("gather", () => {
   it("aborts the other jobs on the first failure and rejects with it once they have settled", async ({ expect }) => {
     const probe = new Probe();
     const boom = new Error("boom");
-    const jobs = [probe.job(0, { gate: NEVER }), probe.job(1, { gate: Promise.resolve(), fail: boom }), probe.job(2, { gate: NEVER })];
+    const jobs = [
+      probe.job(0, { gate: NEVER }),
+      probe.job(1, { gate: Promise.resolve(), fail: boom }),
+      probe.job(2, { gate: NEVER }),
+    ];
 
     const error = await gather(jobs).catch((caught: unknown) => caught);
 
@@ -157,7 +161,9 @@ describe("TaskGroup", () => {
 
   it("rejects with an AbortError after abort() without a reason", async ({ expect }) => {
     const group = new TaskGroup();
-    group.spawn((signal) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))));
+    group.spawn(
+      (signal) => new Promise((_resolve, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
     group.abort();
 
     await expect(group.wait()).rejects.toMatchObject({ name: "AbortError" });

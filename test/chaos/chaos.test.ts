@@ -118,7 +118,9 @@ describe("a Worker killed mid-load and restarted on the same state", () => {
         const leases = (await callApi(base, "GET", `/${name}/leases`)).body.leases as { lease_id: string }[];
         expect(leases.map((lease) => lease.lease_id)).toContain(holder.leaseId);
       }
-      expect((await callApi(base, "POST", `/leases/${holder.leaseId}/renew`, { lease_duration: 120 })).status).toBe(204);
+      expect((await callApi(base, "POST", `/leases/${holder.leaseId}/renew`, { lease_duration: 120 })).status).toBe(
+        204,
+      );
     }
 
     await sleep(1_500);
@@ -167,7 +169,10 @@ describe("the client across a Worker restart", () => {
       });
       await gcl.limits.create({ name: "resilient", limit: 2 });
       const leaseSeconds = 30;
-      const kept = await gcl.acquire("resilient", { leaseDuration: leaseSeconds, holder: { type: "chaos", id: "kept" } });
+      const kept = await gcl.acquire("resilient", {
+        leaseDuration: leaseSeconds,
+        holder: { type: "chaos", id: "kept" },
+      });
       const keptAt = Date.now();
       // A short lease whose every try falls inside the outage: it is lost, and expires on the server.
       const lost = await gcl.acquire("resilient", { leaseDuration: 3, holder: { type: "chaos", id: "lost" } });

@@ -25,47 +25,50 @@ describe("waiters across a Worker restart", () => {
   it.for([
     ["long-polls", "line-polls", 0],
     ["sockets", "line-sockets", 2_500],
-  ] as const)("waiting on %s, ride out a SIGKILL and restart within their timeouts and are served in arrival order", async ([, line, settleMs], { expect }) => {
-    const port = await freePort();
-    await worker?.stop();
-    worker = await spawnWorker({ port, persistTo: state });
-    const quiet = { warn: () => undefined, error: () => undefined };
-    const gcl = createClient({ url: worker.url, logger: quiet });
-    await gcl.limits.create({ name: line, limit: 1 });
-    const holder = await gcl.acquire(line, { leaseDuration: 120 });
+  ] as const)(
+    "waiting on %s, ride out a SIGKILL and restart within their timeouts and are served in arrival order",
+    async ([, line, settleMs], { expect }) => {
+      const port = await freePort();
+      await worker?.stop();
+      worker = await spawnWorker({ port, persistTo: state });
+      const quiet = { warn: () => undefined, error: () => undefined };
+      const gcl = createClient({ url: worker.url, logger: quiet });
+      await gcl.limits.create({ name: line, limit: 1 });
+      const holder = await gcl.acquire(line, { leaseDuration: 120 });
 
-    const served: string[] = [];
-    const waiter = async (id: string) => {
-      const slot = await gcl.acquire(line, { timeoutSeconds: 90, leaseDuration: 30, holder: { type: "waiter", id } });
-      served.push(id);
-      await sleep(50);
-      await slot.release();
-    };
-    const waiting: Promise<void>[] = [];
-    for (const id of ["first", "second", "third"]) {
-      waiting.push(waiter(id));
-      const position = waiting.length;
-      for (;;) {
-        const listed = await gcl.limits.leases(line);
-        if (listed.waiting === position) {
-          break;
-        }
+      const served: string[] = [];
+      const waiter = async (id: string) => {
+        const slot = await gcl.acquire(line, { timeoutSeconds: 90, leaseDuration: 30, holder: { type: "waiter", id } });
+        served.push(id);
         await sleep(50);
+        await slot.release();
+      };
+      const waiting: Promise<void>[] = [];
+      for (const id of ["first", "second", "third"]) {
+        waiting.push(waiter(id));
+        const position = waiting.length;
+        for (;;) {
+          const listed = await gcl.limits.leases(line);
+          if (listed.waiting === position) {
+            break;
+          }
+          await sleep(50);
+        }
       }
-    }
 
-    await sleep(settleMs);
-    await worker.kill();
-    await sleep(1_000);
-    worker = await spawnWorker({ port, persistTo: state });
-    // The holder's lease and the line are still there; the waiters come back to their places.
-    const after = await gcl.limits.leases(line);
-    expect(after.leases.map((lease) => lease.lease_id)).toContain(holder.leaseId);
-    expect(after.waiting).toBe(3);
+      await sleep(settleMs);
+      await worker.kill();
+      await sleep(1_000);
+      worker = await spawnWorker({ port, persistTo: state });
+      // The holder's lease and the line are still there; the waiters come back to their places.
+      const after = await gcl.limits.leases(line);
+      expect(after.leases.map((lease) => lease.lease_id)).toContain(holder.leaseId);
+      expect(after.waiting).toBe(3);
 
-    await holder.release();
-    await Promise.all(waiting);
-    expect(served).toEqual(["first", "second", "third"]);
-    expect((await gcl.limits.get(line)).active_slots).toBe(0);
-  });
+      await holder.release();
+      await Promise.all(waiting);
+      expect(served).toEqual(["first", "second", "third"]);
+      expect((await gcl.limits.get(line)).active_slots).toBe(0);
+    },
+  );
 });

@@ -50,7 +50,9 @@ describe("gcl ensure (limits.ensure)", () => {
     expect(worker.requests).toEqual(["POST /"]);
   });
 
-  it("finds an existing limit, changes nothing, and says which update would match the settings asked", async ({ expect }) => {
+  it("finds an existing limit, changes nothing, and says which update would match the settings asked", async ({
+    expect,
+  }) => {
     const worker = scripted({ "POST /": [CONFLICT], "GET /db": [() => answer(200, record(3))] });
 
     const { code, out, err } = await gcl(["ensure", "db", "--limit", "5", "--json"], worker);

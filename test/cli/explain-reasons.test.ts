@@ -18,13 +18,17 @@ describe("explain() of the client's errors", () => {
       cause,
     });
 
-    expect(explain(error, subject).message).toBe(`Could not reach the edge-gcl Worker at http://gcl.test (${cause.message}).`);
+    expect(explain(error, subject).message).toBe(
+      `Could not reach the edge-gcl Worker at http://gcl.test (${cause.message}).`,
+    );
   });
 
   it("says the same for an admin call's `unavailable` caused by an UnreachableError", ({ expect }) => {
     const error = new GclError("unavailable", "no answer", { cause: new UnreachableError("no answer within 30 s") });
 
-    expect(explain(error, subject).message).toBe("Could not reach the edge-gcl Worker at http://gcl.test (no answer within 30 s).");
+    expect(explain(error, subject).message).toBe(
+      "Could not reach the edge-gcl Worker at http://gcl.test (no answer within 30 s).",
+    );
   });
 
   it("says a 503 that did answer is brief unavailability, not an unreachable Worker", ({ expect }) => {
@@ -34,8 +38,15 @@ describe("explain() of the client's errors", () => {
   });
 
   it("hints how to create a limit for reason `missing`, whatever the message says", ({ expect }) => {
-    const missing = new ConcurrencySlotAcquisitionError("some words", { reason: "missing", names: ["db"], missing: ["db"] });
-    const other = new ConcurrencySlotAcquisitionError("must be created", { reason: "unexpected_answer", names: ["db"] });
+    const missing = new ConcurrencySlotAcquisitionError("some words", {
+      reason: "missing",
+      names: ["db"],
+      missing: ["db"],
+    });
+    const other = new ConcurrencySlotAcquisitionError("must be created", {
+      reason: "unexpected_answer",
+      names: ["db"],
+    });
 
     expect(explain(missing, subject).hint).toContain("gcl create NAME --limit N");
     expect(explain(other, subject).hint).toBeUndefined();

@@ -40,7 +40,9 @@ describe("table", () => {
       ],
     );
 
-    expect(text).toBe(["NAME             LIMIT  NOTE", "db                   5", "reports-nightly    120  x", ""].join("\n"));
+    expect(text).toBe(
+      ["NAME             LIMIT  NOTE", "db                   5", "reports-nightly    120  x", ""].join("\n"),
+    );
   });
 
   it("does not count color codes as width", ({ expect }) => {
@@ -85,7 +87,13 @@ describe("leasesTable", () => {
         leases: [],
         waiting: 2,
         waiters: [
-          { position: 1, slots: 1, mode: "concurrency", holder: { type: "job", id: "nightly" }, waiting_since: at(-5_000) },
+          {
+            position: 1,
+            slots: 1,
+            mode: "concurrency",
+            holder: { type: "job", id: "nightly" },
+            waiting_since: at(-5_000),
+          },
           { position: 2, slots: 3, mode: "rate_limit", holder: null, waiting_since: at(-1_000) },
         ],
       },

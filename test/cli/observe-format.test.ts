@@ -59,7 +59,10 @@ function bucket(start: string, fields: Partial<HistoryBucket> = {}): HistoryBuck
 
 describe("gcl top", () => {
   it("computes rates between two scrapes, none on the first frame or after a counter reset", ({ expect }) => {
-    const before = snapshot("2026-01-01T00:00:00.000Z", [{ grants_total: 10, refusals_total: 1 }, { name: "new", grants_total: 50 }]);
+    const before = snapshot("2026-01-01T00:00:00.000Z", [
+      { grants_total: 10, refusals_total: 1 },
+      { name: "new", grants_total: 50 },
+    ]);
     const after = snapshot("2026-01-01T00:00:02.000Z", [
       { grants_total: 30, refusals_total: 5, active_slots: 4, waiting: 2 },
       { name: "new", grants_total: 3 },
@@ -104,8 +107,14 @@ describe("gcl history", () => {
     expect(summary).toContain("worst p95 1.5 s, longest 2 s; at most 3 waiting at once");
     const report = historyReport(history, plain, false);
     expect(report.split("\n").filter((line) => /^12:00/.test(line))).toHaveLength(2);
-    expect(historyReport(history, plain, true).split("\n").filter((line) => /^12:00/.test(line))).toHaveLength(3);
-    expect(historySummary({ ...history, buckets: [bucket("2026-01-01T12:00:00.000Z")] })[0]).toContain("never saturated");
+    expect(
+      historyReport(history, plain, true)
+        .split("\n")
+        .filter((line) => /^12:00/.test(line)),
+    ).toHaveLength(3);
+    expect(historySummary({ ...history, buckets: [bucket("2026-01-01T12:00:00.000Z")] })[0]).toContain(
+      "never saturated",
+    );
   });
 
   it("writes — for times never measured, ms under a second", ({ expect }) => {

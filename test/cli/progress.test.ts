@@ -42,7 +42,9 @@ describe("progress when stderr is not a terminal", () => {
     expect(PLAIN_EVERY_MS).toBe(5_000);
     expect(beforeFirst).toBe("");
     expect(afterFirst).toBe("Still waiting for 1 slot on 'db' after 5 s.\n");
-    expect(stderr.text).toBe("Still waiting for 1 slot on 'db' after 5 s.\nStill waiting for 1 slot on 'db' after 10 s.\n");
+    expect(stderr.text).toBe(
+      "Still waiting for 1 slot on 'db' after 5 s.\nStill waiting for 1 slot on 'db' after 10 s.\n",
+    );
   });
 
   it("never writes a carriage return or an escape sequence", ({ expect }) => {

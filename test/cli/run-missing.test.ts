@@ -9,12 +9,17 @@ import { CANNED_URL, type CannedWorker, cannedWorker } from "../helpers/canned-w
 import { runGcl } from "../helpers/memory-io";
 
 async function gcl(argv: string[], worker: CannedWorker) {
-  const { code, err, out, io } = await runGcl(argv, { env: { GCL_URL: CANNED_URL, NO_COLOR: "1" }, fetch: worker.fetch });
+  const { code, err, out, io } = await runGcl(argv, {
+    env: { GCL_URL: CANNED_URL, NO_COLOR: "1" },
+    fetch: worker.fetch,
+  });
   return { code, err, out, children: io.children };
 }
 
 describe("gcl run with a limit that does not exist", () => {
-  it("exits 1 without starting the command, names the limit and how to create it, and gives back the lease", async ({ expect }) => {
+  it("exits 1 without starting the command, names the limit and how to create it, and gives back the lease", async ({
+    expect,
+  }) => {
     const worker = cannedWorker({ db: 5 });
 
     const { code, err, children } = await gcl(["run", "db,dbb", "--", "my-job", "--full"], worker);
@@ -40,7 +45,10 @@ describe("gcl run with a limit that does not exist", () => {
   it("with --allow-missing, warns and runs the command, as Prefect does", async ({ expect }) => {
     const worker = cannedWorker({});
 
-    const { code, err, children } = await gcl(["run", "nope", "--allow-missing", "--", process.execPath, "-e", "process.exit(3)"], worker);
+    const { code, err, children } = await gcl(
+      ["run", "nope", "--allow-missing", "--", process.execPath, "-e", "process.exit(3)"],
+      worker,
+    );
 
     expect(code).toBe(3);
     expect(children).toHaveLength(1);

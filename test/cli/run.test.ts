@@ -30,7 +30,18 @@ function calls(worker: CannedWorker): string[] {
 describe("gcl run with a canned Worker", () => {
   it("holds the slots under a lease while the command runs, then exits 0 and gives them back", async ({ expect }) => {
     const worker = cannedWorker({ db: 3 });
-    const { io, done } = start(worker, ["run", "db", "--occupy", "2", "--lease-duration", "30", "--", NODE, "-e", CHILD.waitForStdin]);
+    const { io, done } = start(worker, [
+      "run",
+      "db",
+      "--occupy",
+      "2",
+      "--lease-duration",
+      "30",
+      "--",
+      NODE,
+      "-e",
+      CHILD.waitForStdin,
+    ]);
     const child = await io.nextChild();
     await firstLine(child);
 
@@ -91,7 +102,16 @@ describe("gcl run with a canned Worker", () => {
     const worker = cannedWorker({ db: 1 });
     worker.failReleases();
 
-    const { code, err } = await gcl(worker, ["run", "db", "--lease-duration", "30", "--", NODE, "-e", "process.exit(5)"]);
+    const { code, err } = await gcl(worker, [
+      "run",
+      "db",
+      "--lease-duration",
+      "30",
+      "--",
+      NODE,
+      "-e",
+      "process.exit(5)",
+    ]);
 
     expect(code).toBe(5);
     expect(err).toContain("Could not release the slots on 'db'");
@@ -100,7 +120,9 @@ describe("gcl run with a canned Worker", () => {
 });
 
 describe("gcl run refused", () => {
-  it("does not start the command when --occupy is above the limit, says how to fix it, and exits 1", async ({ expect }) => {
+  it("does not start the command when --occupy is above the limit, says how to fix it, and exits 1", async ({
+    expect,
+  }) => {
     const worker = cannedWorker({ db: 2 });
 
     const { code, err, io } = await gcl(worker, ["run", "db", "--occupy", "3", "--", NODE, "-e", "0"]);
@@ -134,7 +156,17 @@ describe("gcl run refused", () => {
 describe("gcl run when the lease is lost", () => {
   it("stops the command with SIGTERM under --strict", async ({ expect }) => {
     const worker = cannedWorker({ db: 1 });
-    const { io, done } = start(worker, ["run", "db", "--strict", "--lease-duration", "1", "--", NODE, "-e", CHILD.runForever]);
+    const { io, done } = start(worker, [
+      "run",
+      "db",
+      "--strict",
+      "--lease-duration",
+      "1",
+      "--",
+      NODE,
+      "-e",
+      CHILD.runForever,
+    ]);
     await firstLine(await io.nextChild());
 
     // The next renewal (after 0.75 s) answers 410.
@@ -147,12 +179,25 @@ describe("gcl run when the lease is lost", () => {
 
   it("keeps the command running with a warning without --strict", async ({ expect }) => {
     const worker = cannedWorker({ db: 1 });
-    const { io, done } = start(worker, ["run", "db", "--lease-duration", "1", "--", NODE, "-e", CHILD.waitForStdin, "6"]);
+    const { io, done } = start(worker, [
+      "run",
+      "db",
+      "--lease-duration",
+      "1",
+      "--",
+      NODE,
+      "-e",
+      CHILD.waitForStdin,
+      "6",
+    ]);
     const child = await io.nextChild();
     await firstLine(child);
 
     worker.revokeLeases();
-    await eventually(() => io.stderr.text.includes("Lost the lease"), { timeoutMs: 15_000, what: "the lost lease reported" });
+    await eventually(() => io.stderr.text.includes("Lost the lease"), {
+      timeoutMs: 15_000,
+      what: "the lost lease reported",
+    });
     child.stdin?.end();
 
     expect(await done).toBe(6);

@@ -9,7 +9,8 @@ import { listAllLimits } from "../../src/client/limits";
 import { MAX_PAGE_SIZE } from "../../src/protocol/constants";
 
 const record = (name: string, id = `id-${name}`) => ({ id, name, limit: 1 }) as LimitRecord;
-const names = (count: number, from = 0) => Array.from({ length: count }, (_, index) => `n${String(from + index).padStart(4, "0")}`);
+const names = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, index) => `n${String(from + index).padStart(4, "0")}`);
 
 describe("listAllLimits", () => {
   it("reads pages of MAX_PAGE_SIZE until one comes back short", async ({ expect }) => {

@@ -13,7 +13,8 @@ const RECORD = { id: "00000000-0000-4000-8000-000000000000", name: "db", limit: 
 
 const overloaded = () =>
   json(503, { detail: "a limit object is overloaded", code: "overloaded" }, { "Retry-After": "1.000" });
-const unavailable = () => json(503, { detail: "a limit object is briefly unavailable; try again", code: "unavailable" });
+const unavailable = () =>
+  json(503, { detail: "a limit object is briefly unavailable; try again", code: "unavailable" });
 
 /** A fetch that plays `first` once, then answers the record; `calls` counts the requests. */
 function canned(first: () => Response) {

@@ -17,7 +17,11 @@ import { answer as json } from "../helpers/common";
 const quiet = { warn: () => undefined, error: () => undefined };
 
 /** The error `acquire(names, options)` rejects with, against a Worker that always answers `answer`. */
-async function failure(answer: FetchLike, names: string[], options: Parameters<ReturnType<typeof createClient>["acquire"]>[1] = {}) {
+async function failure(
+  answer: FetchLike,
+  names: string[],
+  options: Parameters<ReturnType<typeof createClient>["acquire"]>[1] = {},
+) {
   const gcl = createClient({ url: "http://gcl.test", fetch: answer, retry: false, logger: quiet });
   try {
     await gcl.acquire(names, options);
@@ -41,7 +45,12 @@ function worker(first: () => Response | Promise<Response>): FetchLike {
 
 describe("ConcurrencySlotAcquisitionError.reason", () => {
   const cases: [AcquisitionFailureReason, FetchLike, string[], Record<string, unknown>][] = [
-    ["refused", worker(() => json(422, { detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" })), ["db"], {}],
+    [
+      "refused",
+      worker(() => json(422, { detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" })),
+      ["db"],
+      {},
+    ],
     ["missing", worker(() => json(200, grant(["dbb"]))), ["db", "dbb"], { strict: true }],
     [
       "unreachable",
@@ -77,17 +86,16 @@ describe("ConcurrencySlotAcquisitionError.reason", () => {
     expect(sent).toEqual(["POST increment-with-lease", "POST decrement-with-lease"]);
   });
 
-  it("keeps the server's code with `refused`, and the network error as the cause with `unreachable`", async ({ expect }) => {
+  it("keeps the server's code with `refused`, and the network error as the cause with `unreachable`", async ({
+    expect,
+  }) => {
     const refused = (await failure(
       worker(() => json(422, { detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" })),
       ["db"],
     )) as ConcurrencySlotAcquisitionError;
-    const unreachable = (await failure(
-      async () => {
-        throw new TypeError("fetch failed");
-      },
-      ["db", "api"],
-    )) as ConcurrencySlotAcquisitionError;
+    const unreachable = (await failure(async () => {
+      throw new TypeError("fetch failed");
+    }, ["db", "api"])) as ConcurrencySlotAcquisitionError;
 
     expect([refused.code, refused.status]).toEqual(["slots_exceed_limit", 422]);
     expect(unreachable.code).toBeUndefined();

@@ -17,7 +17,15 @@ async function world(failing: (method: Method, name: string, call: number) => "b
   const limits = new Map<string, SimLimit>();
   for (const name of ["a", "b", "c"]) {
     const limit = new SimLimit(sim);
-    await limit.engine.create({ id: name, name, limit: 2, active: true, slotDecayPerSecond: 0, activeSlots: 0, deniedSlots: 0 });
+    await limit.engine.create({
+      id: name,
+      name,
+      limit: 2,
+      active: true,
+      slotDecayPerSecond: 0,
+      activeSlots: 0,
+      deniedSlots: 0,
+    });
     limits.set(name, limit);
   }
   const counts = new Map<string, number>();

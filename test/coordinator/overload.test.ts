@@ -12,12 +12,19 @@ import { GclError } from "../../src/protocol/errors";
 
 /** What the platform throws: `overloaded` errors are marked retryable too. */
 const overloadedPlatformError = () =>
-  Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { retryable: true, overloaded: true });
-const resetPlatformError = () => Object.assign(new Error("Durable Object reset because its code was updated."), { retryable: true });
+  Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), {
+    retryable: true,
+    overloaded: true,
+  });
+const resetPlatformError = () =>
+  Object.assign(new Error("Durable Object reset because its code was updated."), { retryable: true });
 
 describe("reading a platform error", () => {
   it("tells overload from a plain retryable failure", ({ expect }) => {
-    expect([isOverloadedError(overloadedPlatformError()), isRetryableError(overloadedPlatformError())]).toEqual([true, false]);
+    expect([isOverloadedError(overloadedPlatformError()), isRetryableError(overloadedPlatformError())]).toEqual([
+      true,
+      false,
+    ]);
     expect([isOverloadedError(resetPlatformError()), isRetryableError(resetPlatformError())]).toEqual([false, true]);
     expect([isOverloadedError("overloaded"), isRetryableError(null)]).toEqual([false, false]);
   });
@@ -26,7 +33,11 @@ describe("reading a platform error", () => {
     const overloaded = asGclError(overloadedPlatformError());
     const reset = asGclError(resetPlatformError());
 
-    expect(overloaded).toMatchObject({ code: "overloaded", status: 503, retryAfterSeconds: OVERLOADED_RETRY_AFTER_SECONDS });
+    expect(overloaded).toMatchObject({
+      code: "overloaded",
+      status: 503,
+      retryAfterSeconds: OVERLOADED_RETRY_AFTER_SECONDS,
+    });
     expect(reset).toMatchObject({ code: "unavailable", status: 503, retryAfterSeconds: undefined });
   });
 });

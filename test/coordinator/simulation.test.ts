@@ -114,7 +114,9 @@ class World {
       const over = this.ledger(name) - config.limit;
       const allowed = this.ledgerExcess.get(name) ?? 0;
       if (over > allowed) {
-        this.fail(`answered grants hold ${this.ledger(name)} slots of '${name}' (limit ${config.limit}, allowed excess ${allowed})`);
+        this.fail(
+          `answered grants hold ${this.ledger(name)} slots of '${name}' (limit ${config.limit}, allowed excess ${allowed})`,
+        );
       }
       this.ledgerExcess.set(name, Math.max(0, Math.min(allowed, over)));
     }
@@ -272,7 +274,10 @@ async function clientRequest(world: World): Promise<void> {
     holding.epochs.set(name, world.epochs.get(name) ?? 0);
   }
   for (const name of listed.filter((listedName) => !holding.cancelledOn.has(listedName))) {
-    if ((STABLE as readonly string[]).includes(name) && (world.limits.get(name)?.engine.state.config?.slotDecayPerSecond ?? 0) > 0) {
+    if (
+      (STABLE as readonly string[]).includes(name) &&
+      (world.limits.get(name)?.engine.state.config?.slotDecayPerSecond ?? 0) > 0
+    ) {
       world.rateGrants.get(name)?.push({ at: sim.now, holding });
     }
   }

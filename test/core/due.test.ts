@@ -36,20 +36,23 @@ describe("the due heap", () => {
 
   it("keeps the earliest entry on top between pops and pushes", ({ expect }) => {
     fc.assert(
-      fc.property(fc.array(fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }), { maxLength: 80 }), (ops) => {
-        const heap: DueEntry[] = [];
-        const reference: number[] = [];
-        for (const at of ops) {
-          if (at === undefined) {
-            reference.sort((a, b) => a - b);
-            expect(popDue(heap)?.at).toBe(reference.shift());
-          } else {
-            pushDue(heap, { at, key: "t" });
-            reference.push(at);
+      fc.property(
+        fc.array(fc.option(fc.integer({ min: 0, max: 20 }), { nil: undefined }), { maxLength: 80 }),
+        (ops) => {
+          const heap: DueEntry[] = [];
+          const reference: number[] = [];
+          for (const at of ops) {
+            if (at === undefined) {
+              reference.sort((a, b) => a - b);
+              expect(popDue(heap)?.at).toBe(reference.shift());
+            } else {
+              pushDue(heap, { at, key: "t" });
+              reference.push(at);
+            }
+            expect(heap[0]?.at).toBe(reference.length > 0 ? Math.min(...reference) : undefined);
           }
-          expect(heap[0]?.at).toBe(reference.length > 0 ? Math.min(...reference) : undefined);
-        }
-      }),
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });

@@ -41,7 +41,7 @@ describe("lease ids", () => {
   });
 
   it("keep unicode names intact", ({ expect }) => {
-    const names = ["db", "tag:ünïcödé", "数据库", "🚦 rate", "a\u0000b", "quote\"back\\slash"];
+    const names = ["db", "tag:ünïcödé", "数据库", "🚦 rate", "a\u0000b", 'quote"back\\slash'];
 
     expect(decodeLeaseId(encodeLeaseId(NONCE, names))).toEqual(names);
   });
@@ -94,7 +94,9 @@ describe("lease ids", () => {
   it("never throw on arbitrary input: the answer is null or a list of names", ({ expect }) => {
     const garbage = fc.oneof(
       fc.string({ unit: "grapheme", maxLength: 80 }),
-      fc.tuple(fc.uuid(), fc.string({ unit: "grapheme-ascii", maxLength: 80 })).map(([nonce, tail]) => `${nonce}.${tail}`),
+      fc
+        .tuple(fc.uuid(), fc.string({ unit: "grapheme-ascii", maxLength: 80 }))
+        .map(([nonce, tail]) => `${nonce}.${tail}`),
       fc.tuple(fc.uuid(), fc.json()).map(([nonce, json]) => `${nonce}.${base64Url(json)}`),
     );
     fc.assert(

@@ -9,7 +9,12 @@ import { GRACE_MS, OFFER_MS } from "../../src/core/queue";
 import { createState, type LimitState } from "../../src/core/state";
 import { Scheduler, settle } from "../coordinator/sim";
 
-async function engineWith(limit: number, state: LimitState = createState(), sim = new Scheduler(7), sockets?: SocketWaits) {
+async function engineWith(
+  limit: number,
+  state: LimitState = createState(),
+  sim = new Scheduler(7),
+  sockets?: SocketWaits,
+) {
   const engine = new LimitEngine(
     state,
     {
@@ -23,12 +28,25 @@ async function engineWith(limit: number, state: LimitState = createState(), sim 
     100,
   );
   if (engine.state.config === null) {
-    await engine.create({ id: "id", name: "db", limit, active: true, slotDecayPerSecond: 0, activeSlots: 0, deniedSlots: 0 });
+    await engine.create({
+      id: "id",
+      name: "db",
+      limit,
+      active: true,
+      slotDecayPerSecond: 0,
+      activeSlots: 0,
+      deniedSlots: 0,
+    });
   }
   return { engine, sim };
 }
 
-function call(ticket: string, requestId: string | null, waitMs: number, kind: "lease" | "increment" = "lease"): AcquireCall {
+function call(
+  ticket: string,
+  requestId: string | null,
+  waitMs: number,
+  kind: "lease" | "increment" = "lease",
+): AcquireCall {
   return {
     ticket,
     requestId,
@@ -199,7 +217,12 @@ describe("sockets in line", () => {
     };
   }
 
-  async function socketEngine(limit: number, waits = sockets(), state: LimitState = createState(), sim = new Scheduler(3)) {
+  async function socketEngine(
+    limit: number,
+    waits = sockets(),
+    state: LimitState = createState(),
+    sim = new Scheduler(3),
+  ) {
     return { ...(await engineWith(limit, state, sim, waits)), waits };
   }
 

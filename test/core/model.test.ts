@@ -72,7 +72,14 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: grantOp("increment") },
   {
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constant("reserve" as const), slots, ms, requestId, random, asIncrement: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant("reserve" as const),
+      slots,
+      ms,
+      requestId,
+      random,
+      asIncrement: fc.boolean(),
+    }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("commit" as const), pick, ms }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("withdraw" as const), pick }) },
@@ -202,7 +209,14 @@ function apply(run: Run, step: Op, expect: ExpectStatic): void {
       if (admitted(run, step, expect)) {
         const id = newId(run);
         const kind = step.asIncrement ? "increment" : "lease";
-        const request = { id, requestId: step.requestId, kind, leaseId: null, slots: step.slots, holder: null } as const;
+        const request = {
+          id,
+          requestId: step.requestId,
+          kind,
+          leaseId: null,
+          slots: step.slots,
+          holder: null,
+        } as const;
         reserve(state, request, now + step.ms, now);
         model.reserve(id, { ...request, expiresAt: now + step.ms }, now);
         checkFits(run, expect);
@@ -287,7 +301,11 @@ function checkInvariants(run: Run, expect: ExpectStatic): void {
   expect(Math.abs(held - model.held(now))).toBeLessThan(MODEL_TOLERANCE);
 
   // After expiry the tickets are exactly the model's live rows, field for field.
-  expect(expire(state, now).map((lease) => lease.id).sort()).toEqual(model.expire(now).sort());
+  expect(
+    expire(state, now)
+      .map((lease) => lease.id)
+      .sort(),
+  ).toEqual(model.expire(now).sort());
   expect([...state.tickets.keys()].sort()).toEqual([...model.rows.keys()].sort());
   for (const [id, row] of model.rows) {
     expect(state.tickets.get(id)).toMatchObject(row);
@@ -307,7 +325,11 @@ function checkInvariants(run: Run, expect: ExpectStatic): void {
   expect(state.leasedSlots).toBe(model.counted());
   expect(state.anonymousSlots).toBe(model.anonymous);
   const liveLeases = [...model.rows.values()].filter((row) => row.kind === "lease" && !row.pending);
-  expect(leaseInfos(state).map((info) => info.lease_id).sort()).toEqual(liveLeases.map((row) => row.leaseId).sort());
+  expect(
+    leaseInfos(state)
+      .map((info) => info.lease_id)
+      .sort(),
+  ).toEqual(liveLeases.map((row) => row.leaseId).sort());
 }
 
 describe("one limit under random operations", () => {

@@ -59,7 +59,9 @@ describe("renderMetrics", () => {
 
   it("escapes label values", ({ expect }) => {
     expect(labelValue('a"b\\c\nd')).toBe('a\\"b\\\\c\\nd');
-    const text = renderMetrics([{ record: record('q"x', 1, 0), waiting: 0, totals: emptyStats() }], { truncated: true });
+    const text = renderMetrics([{ record: record('q"x', 1, 0), waiting: 0, totals: emptyStats() }], {
+      truncated: true,
+    });
     const family = parsePrometheusTextFormat(text).find((f) => f.name === "gcl_limit_slots");
     expect(family?.metrics[0]?.labels?.limit).toBe('q"x');
     expect(text).toContain("gcl_scrape_truncated 1\n");

@@ -10,7 +10,10 @@ import { acquireLease, increment, limitState, MID_RANDOM, T0 } from "./fixtures"
 const concurrency = "concurrency" as const;
 
 /** A request joins the line, with a call waiting on it for a minute. */
-function enqueue(state: LimitState, waiter: { id: string; requestId: string | null; slots: number; mode: "concurrency" | "rate_limit" }): void {
+function enqueue(
+  state: LimitState,
+  waiter: { id: string; requestId: string | null; slots: number; mode: "concurrency" | "rate_limit" },
+): void {
   joinLine(
     state,
     { id: waiter.id, requestId: waiter.requestId, kind: "lease", leaseId: null, slots: waiter.slots, holder: null },
@@ -35,7 +38,10 @@ describe("the waiter queue", () => {
     enqueue(state, { id: "small", requestId: null, slots: 1, mode: concurrency });
     expect(readyHead(state, T0)).toBeNull();
     release(state, holder.leaseId, T0);
-    expect(readyHead(state, T0)).toEqual({ waiter: { id: "large", requestId: null, slots: 3, mode: concurrency }, decision: { status: "ok" } });
+    expect(readyHead(state, T0)).toEqual({
+      waiter: { id: "large", requestId: null, slots: 3, mode: concurrency },
+      decision: { status: "ok" },
+    });
   });
 
   it("hands the head its outcome when the limit changes under it", ({ expect }) => {

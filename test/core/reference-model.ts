@@ -115,7 +115,11 @@ export class Model {
     this.rows.set(id, stored);
   }
 
-  reserve(id: string, row: Omit<ModelRow, "counted" | "bucketed" | "pending" | "leaseId" | "acquiredAt">, now: number): void {
+  reserve(
+    id: string,
+    row: Omit<ModelRow, "counted" | "bucketed" | "pending" | "leaseId" | "acquiredAt">,
+    now: number,
+  ): void {
     this.rows.set(id, { ...row, leaseId: null, counted: row.slots, bucketed: 0, pending: true, acquiredAt: now });
   }
 

@@ -40,11 +40,15 @@ describe("clampedPoissonInterval", () => {
   it("stays within [c·m, 1.3·m] for any random in [0, 1), below the API's ceiling", ({ expect }) => {
     // Means up to 3600 / 1.3 s: above that the ceiling clamps (see boundedRetryAfter below).
     fc.assert(
-      fc.property(fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.3, noNaN: true }), unitRandom, (mean, random) => {
-        const sample = clampedPoissonInterval(mean, () => random);
-        expect(sample).toBeGreaterThanOrEqual(C * mean * (1 - REL));
-        expect(sample).toBeLessThanOrEqual(1.3 * mean * (1 + REL));
-      }),
+      fc.property(
+        fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.3, noNaN: true }),
+        unitRandom,
+        (mean, random) => {
+          const sample = clampedPoissonInterval(mean, () => random);
+          expect(sample).toBeGreaterThanOrEqual(C * mean * (1 - REL));
+          expect(sample).toBeLessThanOrEqual(1.3 * mean * (1 + REL));
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });
@@ -119,7 +123,10 @@ describe("estimatedRetryAfter", () => {
       fc.property(unitRandom, (random) => {
         const state = limitState({ limit: 10, activeSlots: 10, deniedSlots: 10 });
         const seconds = lockedRetryAfter(state, 1, T0, random);
-        expect(seconds).toBeCloseTo(clampedPoissonInterval(2.2, () => random), 12);
+        expect(seconds).toBeCloseTo(
+          clampedPoissonInterval(2.2, () => random),
+          12,
+        );
         expect(seconds).toBeGreaterThanOrEqual(1.65);
         expect(seconds).toBeLessThanOrEqual(2.86 * (1 + REL));
       }),
@@ -140,11 +147,15 @@ describe("estimatedRetryAfter", () => {
 describe("exactRetryAfter", () => {
   it("is jittered upward only, by at most 10 %, below the API's ceiling", ({ expect }) => {
     fc.assert(
-      fc.property(fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.1, noNaN: true }), unitRandom, (seconds, random) => {
-        const wait = exactRetryAfter(seconds, () => random);
-        expect(wait).toBeGreaterThanOrEqual(seconds);
-        expect(wait).toBeLessThanOrEqual(seconds * 1.1);
-      }),
+      fc.property(
+        fc.double({ min: 0.01, max: MAX_RETRY_AFTER_SECONDS / 1.1, noNaN: true }),
+        unitRandom,
+        (seconds, random) => {
+          const wait = exactRetryAfter(seconds, () => random);
+          expect(wait).toBeGreaterThanOrEqual(seconds);
+          expect(wait).toBeLessThanOrEqual(seconds * 1.1);
+        },
+      ),
       { numRuns: NUM_RUNS },
     );
   });
@@ -241,9 +252,12 @@ describe("boundedRetryAfter", () => {
     expect(boundedRetryAfter(seconds ?? Number.NaN)).toBe(bounded);
   });
 
-  it.for([0, -1, Number.NaN, Number.NEGATIVE_INFINITY])("answers 1 ms for %s, never 0 or NaN", (seconds, { expect }) => {
-    expect(boundedRetryAfter(seconds)).toBe(0.001);
-  });
+  it.for([0, -1, Number.NaN, Number.NEGATIVE_INFINITY])(
+    "answers 1 ms for %s, never 0 or NaN",
+    (seconds, { expect }) => {
+      expect(boundedRetryAfter(seconds)).toBe(0.001);
+    },
+  );
 
   it("answers 3600 s for an infinite wait", ({ expect }) => {
     expect(boundedRetryAfter(Number.POSITIVE_INFINITY)).toBe(MAX_RETRY_AFTER_SECONDS);
@@ -253,10 +267,7 @@ describe("boundedRetryAfter", () => {
     const input = fc.oneof(fc.double(), fc.double({ min: 1e3, max: 1e9, noNaN: true }));
     fc.assert(
       fc.property(input, unitRandom, (seconds, random) => {
-        for (const advice of [
-          exactRetryAfter(seconds, () => random),
-          clampedPoissonInterval(seconds, () => random),
-        ]) {
+        for (const advice of [exactRetryAfter(seconds, () => random), clampedPoissonInterval(seconds, () => random)]) {
           expect(advice).toBeGreaterThanOrEqual(0.001);
           expect(advice).toBeLessThanOrEqual(MAX_RETRY_AFTER_SECONDS);
         }

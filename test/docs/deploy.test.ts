@@ -27,8 +27,12 @@ afterAll(async () => {
 });
 
 describe("docs/deploy.md", () => {
-  it("has a custom-domain configuration that wrangler deploy --dry-run accepts, offline", { timeout: 120_000 }, async ({ expect }) => {
-    const toml = [...guide.matchAll(/```toml\n([\s\S]*?)```/g)].map((match) => match[1] ?? "").find((block) => block.includes("custom_domain"));
+  it("has a custom-domain configuration that wrangler deploy --dry-run accepts, offline", { timeout: 120_000 }, async ({
+    expect,
+  }) => {
+    const toml = [...guide.matchAll(/```toml\n([\s\S]*?)```/g)]
+      .map((match) => match[1] ?? "")
+      .find((block) => block.includes("custom_domain"));
     expect(toml).toBeDefined();
     const config = await readFile(join(root, "wrangler.toml"), "utf8");
     const firstSection = config.search(/^\[/m);
@@ -38,12 +42,21 @@ describe("docs/deploy.md", () => {
     await cp(join(root, "package.json"), join(dir, "package.json"));
     await cp(join(root, "tsconfig.json"), join(dir, "tsconfig.json"));
     await symlink(join(root, "node_modules"), join(dir, "node_modules"), "dir");
-    await writeFile(join(dir, "wrangler.toml"), `${config.slice(0, firstSection)}${toml}\n${config.slice(firstSection)}`);
+    await writeFile(
+      join(dir, "wrangler.toml"),
+      `${config.slice(0, firstSection)}${toml}\n${config.slice(firstSection)}`,
+    );
     const wrangler = join(root, "node_modules", ".bin", "wrangler");
 
     const { stdout, stderr } = await run(wrangler, ["deploy", "--dry-run", "--outdir", join(dir, "bundle")], {
       cwd: dir,
-      env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: join(dir, ".config"), WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+      env: {
+        ...process.env,
+        HOME: dir,
+        XDG_CONFIG_HOME: join(dir, ".config"),
+        WRANGLER_SEND_METRICS: "false",
+        CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      },
       timeout: 120_000,
     });
 

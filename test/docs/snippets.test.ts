@@ -28,11 +28,14 @@ describe.for(["README.md", "docs/client.md"])("the snippets of %s", (path) => {
     expect(clientSnippets.length).toBeGreaterThanOrEqual(2);
   });
 
-  it.for(clientSnippets.map((code, index) => [index, code] as const))("are compiled and run: snippet %i", ([, code], { expect }) => {
-    const lines = code
-      .split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line !== "" && !line.startsWith("import ") && line !== "export default {");
-    expect(lines.filter((line) => !compiledLines.has(line))).toEqual([]);
-  });
+  it.for(clientSnippets.map((code, index) => [index, code] as const))(
+    "are compiled and run: snippet %i",
+    ([, code], { expect }) => {
+      const lines = code
+        .split("\n")
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !line.startsWith("import ") && line !== "export default {");
+      expect(lines.filter((line) => !compiledLines.has(line))).toEqual([]);
+    },
+  );
 });

@@ -21,14 +21,27 @@ afterAll(() => rmSync(outDir, { recursive: true, force: true }));
 function build(): string {
   execFileSync(
     process.execPath,
-    [join(root, "node_modules", "wrangler", "bin", "wrangler.js"), "deploy", "--dry-run", "--minify", "--outdir", outDir],
-    { cwd: root, stdio: "pipe", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+    [
+      join(root, "node_modules", "wrangler", "bin", "wrangler.js"),
+      "deploy",
+      "--dry-run",
+      "--minify",
+      "--outdir",
+      outDir,
+    ],
+    {
+      cwd: root,
+      stdio: "pipe",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    },
   );
   return readFileSync(join(outDir, "index.js"), "utf8");
 }
 
 describe("the Worker bundle", () => {
-  it(`is at most ${MAX_MINIFIED_BYTES / 1024} KiB minified, with no zod and no run-time OpenAPI generation`, ({ expect }) => {
+  it(`is at most ${MAX_MINIFIED_BYTES / 1024} KiB minified, with no zod and no run-time OpenAPI generation`, ({
+    expect,
+  }) => {
     const script = build();
     const modules = readdirSync(outDir).filter((file) => !file.endsWith(".map") && file !== "README.md");
     const bytes = modules.reduce((sum, file) => sum + statSync(join(outDir, file)).size, 0);

@@ -22,7 +22,9 @@ function json(out: string): LimitRecord {
 
 describe("gcl --version", () => {
   it("prints the package's version and exits 0", async ({ expect }) => {
-    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as { version: string };
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, "../../package.json"), "utf8")) as {
+      version: string;
+    };
 
     for (const flag of ["--version", "-V"]) {
       expect(await gcl([flag])).toMatchObject({ code: 0, out: `${version}\n`, err: "" });

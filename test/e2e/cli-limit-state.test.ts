@@ -23,7 +23,9 @@ describe("gcl delete", () => {
     expect((await gcl(["inspect", name])).code).toBe(1);
   });
 
-  it("refuses without --yes when stdin is not a terminal, says how to confirm, and keeps the limit", async ({ expect }) => {
+  it("refuses without --yes when stdin is not a terminal, says how to confirm, and keeps the limit", async ({
+    expect,
+  }) => {
     const name = uniqueName("delete-refused");
     await worker.client.limits.create({ name, limit: 1 });
 
@@ -44,7 +46,9 @@ describe("gcl delete", () => {
     const stillThere = (await record(name)).name;
     const accepted = await gcl(["delete", name], { interactive: true, answers: ["y"] });
 
-    expect(declined.io.questions).toEqual([`Are you sure you want to delete global concurrency limit '${name}'? [y/N] `]);
+    expect(declined.io.questions).toEqual([
+      `Are you sure you want to delete global concurrency limit '${name}'? [y/N] `,
+    ]);
     expect(declined.code).toBe(1);
     expect(declined.err).toContain("Deletion aborted.");
     expect(stillThere).toBe(name);
@@ -77,21 +81,30 @@ describe("gcl enable and gcl disable", () => {
     const disabledAlready = await gcl(["disable", name]);
     const enable = await gcl(["enable", name]);
 
-    expect(enabledAlready).toMatchObject({ code: 1, err: `Error: Global concurrency limit '${name}' is already enabled.\n` });
+    expect(enabledAlready).toMatchObject({
+      code: 1,
+      err: `Error: Global concurrency limit '${name}' is already enabled.\n`,
+    });
     expect(disable).toMatchObject({ code: 0, out: `Disabled global concurrency limit with name '${name}'.\n` });
-    expect(disabledAlready).toMatchObject({ code: 1, err: `Error: Global concurrency limit '${name}' is already disabled.\n` });
+    expect(disabledAlready).toMatchObject({
+      code: 1,
+      err: `Error: Global concurrency limit '${name}' is already disabled.\n`,
+    });
     expect(enable).toMatchObject({ code: 0, out: `Enabled global concurrency limit with name '${name}'.\n` });
     expect((await record(name)).active).toBe(true);
   });
 
-  it.for(["enable", "disable"])("`gcl %s` says a missing limit is not found, and exits 1", async (command, { expect }) => {
-    const name = uniqueName(command);
+  it.for(["enable", "disable"])(
+    "`gcl %s` says a missing limit is not found, and exits 1",
+    async (command, { expect }) => {
+      const name = uniqueName(command);
 
-    const { code, err } = await gcl([command, name]);
+      const { code, err } = await gcl([command, name]);
 
-    expect(code).toBe(1);
-    expect(err).toContain(`Global concurrency limit '${name}' not found.`);
-  });
+      expect(code).toBe(1);
+      expect(err).toContain(`Global concurrency limit '${name}' not found.`);
+    },
+  );
 
   it.for(["enable", "disable"])("`gcl %s` without a name exits 2", async (command, { expect }) => {
     expect((await gcl([command])).code).toBe(2);
@@ -128,7 +141,13 @@ describe("gcl leases", () => {
       expect(Object.keys(printed).sort()).toEqual(["leases", "waiters", "waiting"]);
       expect(printed.waiting).toBe(0);
       expect(printed.leases).toHaveLength(1);
-      expect(Object.keys(printed.leases[0] ?? {}).sort()).toEqual(["acquired_at", "expires_at", "holder", "lease_id", "slots"]);
+      expect(Object.keys(printed.leases[0] ?? {}).sort()).toEqual([
+        "acquired_at",
+        "expires_at",
+        "holder",
+        "lease_id",
+        "slots",
+      ]);
       expect(printed.leases[0]).toMatchObject({ lease_id: held.leaseId, slots: 1, holder: { type: "job", id: "a" } });
     } finally {
       await held.release();

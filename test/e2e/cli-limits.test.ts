@@ -72,7 +72,9 @@ describe("gcl ls", () => {
     const { code, out } = await gcl(["ls", "--json"]);
 
     expect(code).toBe(0);
-    const listed = (JSON.parse(out) as LimitRecord[]).map((entry) => entry.name).filter((name) => name.startsWith(prefix));
+    const listed = (JSON.parse(out) as LimitRecord[])
+      .map((entry) => entry.name)
+      .filter((name) => name.startsWith(prefix));
     expect(listed).toEqual(names);
   });
 });
@@ -157,7 +159,9 @@ describe("gcl create", () => {
     const { code, err } = await gcl(["create", name, "--limit", "2"]);
 
     expect(code).toBe(1);
-    expect(err).toContain(`Global concurrency limit '${name}' already exists. Please try creating with a different name.`);
+    expect(err).toContain(
+      `Global concurrency limit '${name}' already exists. Please try creating with a different name.`,
+    );
     expect(err).toContain(`gcl update ${name} --limit N`);
     expect((await record(name)).limit).toBe(1);
   });
@@ -208,7 +212,9 @@ describe("gcl update", () => {
     const { code, err } = await gcl(["update", name, "--slot-decay-per-second", "1e12"]);
 
     expect(code).toBe(1);
-    expect(err).toMatch(/^Error: The server refused the request \(invalid_request\):\n {4}slot_decay_per_second: .+\n {2}Check the values given/);
+    expect(err).toMatch(
+      /^Error: The server refused the request \(invalid_request\):\n {4}slot_decay_per_second: .+\n {2}Check the values given/,
+    );
     expect((await record(name)).slot_decay_per_second).toBe(0);
   });
 
@@ -223,7 +229,10 @@ describe("gcl update", () => {
 
   it.for([
     { argv: ["update", "x"], says: "nothing to update" },
-    { argv: ["update", "x", "--enable", "--disable"], says: "option '--enable' cannot be used with option '--disable'" },
+    {
+      argv: ["update", "x", "--enable", "--disable"],
+      says: "option '--enable' cannot be used with option '--disable'",
+    },
     { argv: ["update", "--limit", "1"], says: "missing required argument 'name'" },
   ])("exits 2 without sending anything for `gcl $argv`", async ({ argv, says }, { expect }) => {
     const { code, err } = await gcl(argv, { env: { GCL_URL: "http://127.0.0.1:1" } });

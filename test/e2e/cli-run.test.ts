@@ -31,7 +31,9 @@ describe("gcl run", () => {
     child.stdin?.end();
 
     expect(await done).toBe(0);
-    const leases = (JSON.parse(whileRunning.out) as { leases: { slots: number; holder: { type: string; id: string } }[] }).leases;
+    const leases = (
+      JSON.parse(whileRunning.out) as { leases: { slots: number; holder: { type: string; id: string } }[] }
+    ).leases;
     expect(leases).toHaveLength(1);
     expect(leases[0]?.slots).toBe(1);
     expect(leases[0]?.holder.type).toBe("gcl-run");
@@ -98,7 +100,16 @@ describe("gcl run", () => {
     await worker.client.limits.create({ name, limit: 1 });
     const held = await worker.client.acquire(name);
     try {
-      const { code, err, io } = await gcl(["run", name, "--timeout", "0.3", "--", process.execPath, "-e", "process.exit(0)"]);
+      const { code, err, io } = await gcl([
+        "run",
+        name,
+        "--timeout",
+        "0.3",
+        "--",
+        process.execPath,
+        "-e",
+        "process.exit(0)",
+      ]);
 
       expect(code).toBe(1);
       expect(io.children).toEqual([]);
@@ -163,7 +174,9 @@ describe("gcl run", () => {
     expect((await record(name)).active_slots).toBe(0);
   });
 
-  it("refuses a limit that does not exist, without starting the command, says how to create it, and exits 1", async ({ expect }) => {
+  it("refuses a limit that does not exist, without starting the command, says how to create it, and exits 1", async ({
+    expect,
+  }) => {
     const name = uniqueName("run-missing");
     const other = uniqueName("run-present");
     await worker.client.limits.create({ name: other, limit: 1 });
@@ -172,14 +185,18 @@ describe("gcl run", () => {
 
     expect(code).toBe(1);
     expect(io.children).toEqual([]);
-    expect(err).toContain(`Error: Global concurrency limit '${name}' does not exist, so \`${process.execPath}\` was not started.`);
+    expect(err).toContain(
+      `Error: Global concurrency limit '${name}' does not exist, so \`${process.execPath}\` was not started.`,
+    );
     expect(err).toContain(`gcl create ${name} --limit N`);
     expect(err).toContain("--allow-missing");
     // What was taken on the limit that exists was given back.
     expect((await record(other)).active_slots).toBe(0);
   });
 
-  it("runs the command with a warning for a missing limit with --allow-missing, as Prefect does", async ({ expect }) => {
+  it("runs the command with a warning for a missing limit with --allow-missing, as Prefect does", async ({
+    expect,
+  }) => {
     const name = uniqueName("run-allow-missing");
 
     const { code, err } = await gcl(["run", name, "--allow-missing", "--", process.execPath, "-e", "process.exit(4)"]);
@@ -203,7 +220,17 @@ describe("gcl run", () => {
   it("stops the command with SIGTERM when --strict and the lease is lost", async ({ expect }) => {
     const name = uniqueName("run-lost-strict");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--strict", "--lease-duration", "1", "--", process.execPath, "-e", CHILD.runForever]);
+    const { io, done } = start([
+      "run",
+      name,
+      "--strict",
+      "--lease-duration",
+      "1",
+      "--",
+      process.execPath,
+      "-e",
+      CHILD.runForever,
+    ]);
     await firstLine(await io.nextChild());
 
     // Deleting the limit revokes the lease: the next renewal (after 0.75 s) is refused.
@@ -217,7 +244,17 @@ describe("gcl run", () => {
   it("keeps the command running with a warning when the lease is lost without --strict", async ({ expect }) => {
     const name = uniqueName("run-lost");
     await worker.client.limits.create({ name, limit: 1 });
-    const { io, done } = start(["run", name, "--lease-duration", "1", "--", process.execPath, "-e", CHILD.waitForStdin, "6"]);
+    const { io, done } = start([
+      "run",
+      name,
+      "--lease-duration",
+      "1",
+      "--",
+      process.execPath,
+      "-e",
+      CHILD.waitForStdin,
+      "6",
+    ]);
     const child = await io.nextChild();
     await firstLine(child);
 
@@ -241,7 +278,10 @@ describe("gcl run", () => {
     { argv: ["run", "db", "--lease-duration", "0.5", "--", "true"], says: "Expected a number from 1 to 86400" },
     { argv: ["run", "db", "--timeout", "soon", "--", "true"], says: "Expected a number >= 0" },
     { argv: ["run", "db,,api", "--", "true"], says: "separated by commas" },
-    { argv: ["run", "db", "--strict", "--allow-missing", "--", "true"], says: "cannot be used with option '--allow-missing'" },
+    {
+      argv: ["run", "db", "--strict", "--allow-missing", "--", "true"],
+      says: "cannot be used with option '--allow-missing'",
+    },
   ])("exits 2 without starting anything for `gcl $argv`", async ({ argv, says }, { expect }) => {
     const { code, err, io } = await gcl(argv);
 
@@ -256,7 +296,20 @@ describe("gcl run", () => {
     const script = `process.exit(process.argv.slice(1).join(" ") === "--url x --occupy 9 --" ? 0 : 9)`;
 
     // Node's own `--` ends its options; the rest reaches the script untouched.
-    const { code } = await gcl(["run", name, "--", process.execPath, "-e", script, "--", "--url", "x", "--occupy", "9", "--"]);
+    const { code } = await gcl([
+      "run",
+      name,
+      "--",
+      process.execPath,
+      "-e",
+      script,
+      "--",
+      "--url",
+      "x",
+      "--occupy",
+      "9",
+      "--",
+    ]);
 
     expect(code).toBe(0);
   });

@@ -24,7 +24,18 @@ describe("gcl", () => {
     const { code, out } = await gcl(["--help"]);
 
     expect(code).toBe(0);
-    for (const command of ["ls", "inspect", "create", "update", "delete", "enable", "disable", "leases", "run", "rate-limit"]) {
+    for (const command of [
+      "ls",
+      "inspect",
+      "create",
+      "update",
+      "delete",
+      "enable",
+      "disable",
+      "leases",
+      "run",
+      "rate-limit",
+    ]) {
       expect(out).toMatch(new RegExp(`^  ${command} `, "m"));
     }
     expect(out).toContain("GCL_URL");
@@ -117,7 +128,9 @@ describe("gcl against a Worker with tokens", () => {
     const name = uniqueName("client-token");
     await gcl(["create", name, "--limit", "1"], { env: { GCL_URL: url(), GCL_TOKEN: ADMIN_TOKEN } });
 
-    const create = await gcl(["create", uniqueName("client-token"), "--limit", "1"], { env: { GCL_URL: url(), GCL_TOKEN: CLIENT_TOKEN } });
+    const create = await gcl(["create", uniqueName("client-token"), "--limit", "1"], {
+      env: { GCL_URL: url(), GCL_TOKEN: CLIENT_TOKEN },
+    });
     const runs = await gcl(["run", name, "--", process.execPath, "-e", "process.exit(0)"], {
       env: { GCL_URL: url(), GCL_TOKEN: CLIENT_TOKEN },
     });

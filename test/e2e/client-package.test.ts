@@ -99,24 +99,47 @@ function relativeLinks(markdown: string): string[] {
 
 describe("the packed tarball", () => {
   it("holds the build, the README, the license and the docs it links to, and no sources or tests", ({ expect }) => {
-    expect(pkg.packed).toEqual(expect.arrayContaining(["package.json", "README.md", "LICENSE", "dist/client/index.js", "dist/client/index.d.ts", "dist/async/index.js", "dist/cli/bin.js", "docs/client.md", "docs/cli.md", "docs/deploy.md"]));
+    expect(pkg.packed).toEqual(
+      expect.arrayContaining([
+        "package.json",
+        "README.md",
+        "LICENSE",
+        "dist/client/index.js",
+        "dist/client/index.d.ts",
+        "dist/async/index.js",
+        "dist/cli/bin.js",
+        "docs/client.md",
+        "docs/cli.md",
+        "docs/deploy.md",
+      ]),
+    );
     expect(pkg.packed.filter((path) => /^(src|test|bench|scripts)\//.test(path))).toEqual([]);
   });
 
   it("installs offline as one package: no dependencies, no install-time scripts", async ({ expect }) => {
     const modules = (await readdir(join(packageDir, "node_modules"))).filter((entry) => !entry.startsWith("."));
-    const manifest = JSON.parse(await readFile(join(pkg.installed, "package.json"), "utf8")) as Record<string, Record<string, string>>;
+    const manifest = JSON.parse(await readFile(join(pkg.installed, "package.json"), "utf8")) as Record<
+      string,
+      Record<string, string>
+    >;
 
     expect(modules).toEqual(["edge-gcl"]);
     expect(manifest.dependencies ?? {}).toEqual({});
-    expect(Object.keys(manifest.scripts ?? {}).filter((script) => /^(pre|post)?install$|^prepare$/.test(script))).toEqual([]);
+    expect(
+      Object.keys(manifest.scripts ?? {}).filter((script) => /^(pre|post)?install$|^prepare$/.test(script)),
+    ).toEqual([]);
     expect(manifest).toMatchObject({ license: "MIT", engines: { node: ">=20" } });
     expect(pkg.installOutput).not.toMatch(/warn/i);
   });
 
   it("has README and docs links that resolve inside the installed package", async ({ expect }) => {
     const broken: string[] = [];
-    const pages = ["README.md", ...(await readdir(join(pkg.installed, "docs"))).filter((file) => file.endsWith(".md")).map((file) => `docs/${file}`)];
+    const pages = [
+      "README.md",
+      ...(await readdir(join(pkg.installed, "docs")))
+        .filter((file) => file.endsWith(".md"))
+        .map((file) => `docs/${file}`),
+    ];
     for (const page of pages) {
       for (const target of relativeLinks(await readFile(join(pkg.installed, page), "utf8"))) {
         const path = join(pkg.installed, dirname(page), target);
@@ -135,12 +158,18 @@ describe("the installed package", () => {
     const scriptPath = join(packageDir, "check.mjs");
     await writeFile(scriptPath, SCRIPT);
 
-    const { stdout } = await run(process.execPath, [scriptPath, worker.url, "current"], { cwd: packageDir, timeout: 30_000 });
+    const { stdout } = await run(process.execPath, [scriptPath, worker.url, "current"], {
+      cwd: packageDir,
+      timeout: 30_000,
+    });
 
     expect(JSON.parse(stdout)).toEqual(EXPECTED);
   });
 
-  it("runs the same on the machine's own Node, when it has one (the README says Node >= 20 for the client)", async ({ expect, skip }) => {
+  it("runs the same on the machine's own Node, when it has one (the README says Node >= 20 for the client)", async ({
+    expect,
+    skip,
+  }) => {
     if (otherNode === undefined) {
       skip("no node on PATH outside node_modules");
       return;
@@ -148,7 +177,10 @@ describe("the installed package", () => {
     const scriptPath = join(packageDir, "check-system-node.mjs");
     await writeFile(scriptPath, SCRIPT);
 
-    const { stdout } = await run(otherNode.path, [scriptPath, worker.url, `node${otherNode.major}`], { cwd: packageDir, timeout: 30_000 });
+    const { stdout } = await run(otherNode.path, [scriptPath, worker.url, `node${otherNode.major}`], {
+      cwd: packageDir,
+      timeout: 30_000,
+    });
 
     expect(otherNode.major).toBeGreaterThanOrEqual(20);
     expect(JSON.parse(stdout)).toEqual(EXPECTED);
@@ -189,7 +221,9 @@ export async function demo(): Promise<number> {
     );
     const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin", "tsc");
 
-    const outcome = await run(process.execPath, [tsc, "-p", join(packageDir, "tsconfig.json")], { cwd: packageDir }).then(
+    const outcome = await run(process.execPath, [tsc, "-p", join(packageDir, "tsconfig.json")], {
+      cwd: packageDir,
+    }).then(
       () => "ok",
       (error: { stdout?: string }) => error.stdout ?? String(error),
     );

@@ -114,7 +114,10 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       await create.getByRole("button", { name: "Create limit" }).click();
       const row = limitRow(page, name);
       await row.waitFor();
-      await page.getByRole("status").filter({ hasText: `Created limit “${name}”` }).waitFor();
+      await page
+        .getByRole("status")
+        .filter({ hasText: `Created limit “${name}”` })
+        .waitFor();
       const bar = row.getByRole("progressbar");
       expect(await bar.getAttribute("aria-valuenow")).toBe("0");
       expect(await bar.getAttribute("aria-valuemax")).toBe("3");
@@ -147,7 +150,10 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       expect(await dialog.textContent()).toContain("its 1 lease revoked");
       await dialog.getByRole("button", { name: "Delete", exact: true }).click();
       await page.getByRole("heading", { level: 2, name: /^Limits/ }).waitFor();
-      await page.getByRole("status").filter({ hasText: `Deleted limit “${name}”` }).waitFor();
+      await page
+        .getByRole("status")
+        .filter({ hasText: `Deleted limit “${name}”` })
+        .waitFor();
       await row.waitFor({ state: "detached" });
       expect((await callApi(worker.url, "GET", `/${encodeURIComponent(name)}`)).status).toBe(404);
       expect(await page.evaluate("window.sameDocument")).toBe(true);
@@ -203,32 +209,42 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
       const name = uniqueName("charted");
       expect((await callApi(worker.url, "POST", "/", { name, limit: 1 })).status).toBe(201);
       await takeLease(worker, name, 1, { type: "job", id: "hog" });
-      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(
+        423,
+      );
       // History is read every 5 s, on top of the 1.5 s poll: a wider liveness bound on a busy machine.
       page.setDefaultTimeout(2 * SHOWS_WITHIN_MS);
       await page.goto(`${worker.url}/#limit/${encodeURIComponent(name)}`);
       const panel = page.getByRole("region", { name: "Last hour" });
       await panel.getByText(`Limit '${name}', last hour: saturated in 1 of 360 10 s buckets`).waitFor();
       await panel.getByText("1 grants, 1 refusals (0 after waiting)").waitFor();
-      await panel.getByRole("img", { name: /^Utilization, last hour: peak 100%, saturated in 1 of 360 buckets/ }).waitFor();
+      await panel
+        .getByRole("img", { name: /^Utilization, last hour: peak 100%, saturated in 1 of 360 buckets/ })
+        .waitFor();
       await panel.getByRole("img", { name: /^Waiting requests, last hour: at most 0 at once/ }).waitFor();
       await panel.getByRole("img", { name: /^Wait time, last hour: worst p95 \d+ ms/ }).waitFor();
       const traffic = panel.getByRole("img", { name: /^Grants and refusals, last hour/ });
       expect(await traffic.getAttribute("aria-label")).toBe("Grants and refusals, last hour: 1 granted, 1 refused");
       // Live: a refusal made now shows up without a reload.
       await page.evaluate("window.sameDocument = true");
-      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+      expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(
+        423,
+      );
       await panel.getByRole("img", { name: "Grants and refusals, last hour: 1 granted, 2 refused" }).waitFor();
       expect(await page.evaluate("window.sameDocument")).toBe(true);
       await callApi(worker.url, "DELETE", `/${encodeURIComponent(name)}`);
     });
 
-    it("counts refusals over the last hour instead of a decaying gauge, with a sparkline per limit", async ({ expect }) => {
+    it("counts refusals over the last hour instead of a decaying gauge, with a sparkline per limit", async ({
+      expect,
+    }) => {
       const name = uniqueName("refused");
       expect((await callApi(worker.url, "POST", "/", { name, limit: 2 })).status).toBe(201);
       await takeLease(worker, name, 2, { type: "job", id: "full" });
       for (let i = 0; i < 3; i++) {
-        expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(423);
+        expect((await callApi(worker.url, "POST", "/increment-with-lease", { names: [name], slots: 1 })).status).toBe(
+          423,
+        );
       }
       await page.goto(`${worker.url}/`);
       const row = limitRow(page, name);
@@ -264,7 +280,9 @@ describe.skipIf(!hasChromium)("the dashboard in headless Chromium", () => {
         await limitRow(page, "gpu-pool").locator("td[data-label='Waiting']").getByText("1", { exact: true }).waitFor();
         await limitRow(page, "db-pool").getByText("7 / 10", { exact: true }).waitFor();
         // Every row's bar is as wide as the others, whatever its count reads.
-        const widths = await page.locator("#limits-body .bar").evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width));
+        const widths = await page
+          .locator("#limits-body .bar")
+          .evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width));
         expect(widths.length).toBeGreaterThanOrEqual(5);
         expect(Math.max(...widths) - Math.min(...widths)).toBeLessThan(1);
         await limitRow(page, "gpu-pool").getByRole("img", { name: "gpu-pool, last hour: peak 2 of 2 slots" }).waitFor();
@@ -387,7 +405,11 @@ async function seedShowcase(worker: Worker): Promise<{ cleanUp(): Promise<void> 
   for (let i = 0; i < 2; i++) {
     await callApi(worker.url, "POST", "/increment-with-lease", { names: ["gpu-pool"], slots: 1 });
   }
-  const rate = await callApi(worker.url, "POST", "/increment", { names: ["openai-api"], slots: 23, mode: "rate_limit" });
+  const rate = await callApi(worker.url, "POST", "/increment", {
+    names: ["openai-api"],
+    slots: 23,
+    mode: "rate_limit",
+  });
   if (rate.status !== 200) {
     throw new Error(`seeding openai-api failed: ${rate.status}`);
   }
@@ -395,7 +417,12 @@ async function seedShowcase(worker: Worker): Promise<{ cleanUp(): Promise<void> 
   const waiter = new AbortController();
   const waiting = fetch(`${worker.url}${PREFIX}/increment-with-lease`, {
     method: "POST",
-    body: JSON.stringify({ names: ["gpu-pool"], slots: 1, wait_seconds: 60, holder: { type: "flow_run", id: "eval-9" } }),
+    body: JSON.stringify({
+      names: ["gpu-pool"],
+      slots: 1,
+      wait_seconds: 60,
+      holder: { type: "flow_run", id: "eval-9" },
+    }),
     signal: waiter.signal,
   }).then(
     async (answer) => {

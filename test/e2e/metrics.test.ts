@@ -25,7 +25,9 @@ describe.skipIf(!PROMTOOL)("/metrics checked by promtool", () => {
     for (const name of ["db", 'odd "name" \\ here', "rate"]) {
       await call("POST", "/", { name, limit: 2, ...(name === "rate" ? { slot_decay_per_second: 1 } : {}) });
     }
-    const lease = (await call("POST", "/increment-with-lease", { names: ["db"], slots: 2 })).body as { lease_id: string };
+    const lease = (await call("POST", "/increment-with-lease", { names: ["db"], slots: 2 })).body as {
+      lease_id: string;
+    };
     expect((await call("POST", "/increment-with-lease", { names: ["db"], slots: 1 })).status).toBe(423);
     const waiter = call("POST", "/increment-with-lease", { names: ["db"], slots: 1, wait_seconds: 5 });
     await sleep(100);

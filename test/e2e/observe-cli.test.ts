@@ -62,7 +62,12 @@ describe("gcl top", () => {
     expect(frame.out).toMatch(/top-api +3\/4 +█+·* 75%/);
 
     const json = await gcl(["top", "--json", "--interval", "0.2"]);
-    const rows = JSON.parse(json.out) as { name: string; utilization: number; grants_per_second: number | null; waiting: number }[];
+    const rows = JSON.parse(json.out) as {
+      name: string;
+      utilization: number;
+      grants_per_second: number | null;
+      waiting: number;
+    }[];
     const row = rows.find((r) => r.name === "top-api");
     expect(row?.utilization).toBe(0.75);
     expect(row?.waiting).toBe(0);

@@ -45,7 +45,9 @@ afterAll(async () => {
 function block(key: string): string {
   const found = shellBlocks(readme).filter((candidate) => candidate.marker === MARKER && candidate.code.includes(key));
   if (found.length !== 1) {
-    throw new Error(`expected one README block marked "${MARKER}" containing ${JSON.stringify(key)}, found ${found.length}`);
+    throw new Error(
+      `expected one README block marked "${MARKER}" containing ${JSON.stringify(key)}, found ${found.length}`,
+    );
   }
   return found[0]?.code ?? "";
 }
@@ -71,7 +73,12 @@ async function bash(code: string, cwd: string, env: Record<string, string> = {})
   return stdout;
 }
 
-const KEYS = { install: "npm pack", script: "node try.mjs", walkThrough: "B=http://127.0.0.1:8787", cli: "npx edge-gcl ensure db" };
+const KEYS = {
+  install: "npm pack",
+  script: "node try.mjs",
+  walkThrough: "B=http://127.0.0.1:8787",
+  cli: "npx edge-gcl ensure db",
+};
 
 describe("the README", () => {
   it("marks exactly the blocks this file runs", ({ expect }) => {
@@ -93,14 +100,21 @@ describe("the README", () => {
     expect(JSON.parse(await readFile(join(base, "my-app", "package.json"), "utf8"))).toMatchObject({
       dependencies: { "edge-gcl": expect.stringContaining(`edge-gcl-${version}.tgz`) },
     });
-    expect(script.trim().split("\n").sort()).toEqual(["report 1 done", "report 2 done", "report 3 done", "report 4 done"]);
+    expect(script.trim().split("\n").sort()).toEqual([
+      "report 1 done",
+      "report 2 done",
+      "report 3 done",
+      "report 4 done",
+    ]);
     expect(tour).toContain("this runs while it holds one of db's 5 slots");
     expect(tour).toContain("one call of at most 10 a second");
     expect(tour).toMatch(/"name": "db",\n\s+"limit": 5/);
     expect(tour.trim().split("\n").at(-1)).toBe(version);
   });
 
-  it("Walk-through: every curl succeeds, the lease id is carried in $LEASE, and the slot comes back", async ({ expect }) => {
+  it("Walk-through: every curl succeeds, the lease id is carried in $LEASE, and the slot comes back", async ({
+    expect,
+  }) => {
     const worker = workers[1];
     const url = worker?.url ?? "";
     const code = block(KEYS.walkThrough).replace("B=http://127.0.0.1:8787", `B=${url}`);

@@ -98,7 +98,9 @@ export function cannedWorker(limits: Readonly<Record<string, number>>): CannedWo
     }
     if (method === "POST" && renewal !== null) {
       const known = leases.has(decodeURIComponent(renewal[1] ?? ""));
-      return known ? answer(204) : refusal(410, "lease_not_found", "Lease not found - it may have expired or been revoked");
+      return known
+        ? answer(204)
+        : refusal(410, "lease_not_found", "Lease not found - it may have expired or been revoked");
     }
     if (method === "POST" && path === "/decrement-with-lease") {
       if (releasesFail) {

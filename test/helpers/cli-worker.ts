@@ -26,7 +26,9 @@ export interface CliWorker {
  * Starts a Worker (with `vars`, anonymous access by default) for the calling file's tests.
  * `env` is added to every `gcl` call's environment, before the call's own.
  */
-export function useCliWorker(settings: { vars?: Record<string, string>; env?: Record<string, string> } = {}): CliWorker {
+export function useCliWorker(
+  settings: { vars?: Record<string, string>; env?: Record<string, string> } = {},
+): CliWorker {
   const worker = useLocalWorker(settings.vars);
   let client: GclClient | undefined;
   const clientOf = (): GclClient => {

@@ -35,7 +35,10 @@ export interface EventuallyOptions {
  * Polls `check` until it returns true; throws after `timeoutMs` (a liveness bound, not a timing
  * assertion). An error thrown by `check` ends the wait at once.
  */
-export async function eventually(check: () => boolean | Promise<boolean>, options: EventuallyOptions = {}): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  options: EventuallyOptions = {},
+): Promise<void> {
   const { timeoutMs = 5_000, intervalMs = 10, what = "condition" } = options;
   const giveUpAt = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -57,7 +60,13 @@ export interface ApiAnswer {
  * One call to the API of the Worker at `base` (e.g. `http://127.0.0.1:8787`) over real HTTP, as
  * `token` when given; the body parsed as JSON (null when empty). Throws when the Worker is down.
  */
-export async function callApi(base: string, method: string, path: string, body?: unknown, token?: string): Promise<ApiAnswer> {
+export async function callApi(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<ApiAnswer> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (token !== undefined) {
     headers.authorization = `Bearer ${token}`;

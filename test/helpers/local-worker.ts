@@ -12,7 +12,9 @@ export interface LocalWorker {
   stop(): Promise<void>;
 }
 
-export async function startLocalWorker(vars: Record<string, string> = { GCL_ALLOW_ANONYMOUS: "true" }): Promise<LocalWorker> {
+export async function startLocalWorker(
+  vars: Record<string, string> = { GCL_ALLOW_ANONYMOUS: "true" },
+): Promise<LocalWorker> {
   const worker = await unstable_startWorker({
     config: "wrangler.toml",
     bindings: Object.fromEntries(Object.entries(vars).map(([name, value]) => [name, { type: "plain_text", value }])),

@@ -119,7 +119,9 @@ export function firstLine(child: ChildProcess): Promise<string> {
       }
     };
     stdout.on("data", onData);
-    child.once("exit", () => reject(new Error(`the child exited before writing a line (got ${JSON.stringify(buffer)})`)));
+    child.once("exit", () =>
+      reject(new Error(`the child exited before writing a line (got ${JSON.stringify(buffer)})`)),
+    );
   });
 }
 

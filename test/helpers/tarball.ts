@@ -31,7 +31,13 @@ export interface InstalledPackage {
 async function npm(args: string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   return run("npm", args, {
     cwd,
-    env: { ...process.env, npm_config_yes: "false", npm_config_update_notifier: "false", npm_config_fund: "false", npm_config_audit: "false" },
+    env: {
+      ...process.env,
+      npm_config_yes: "false",
+      npm_config_update_notifier: "false",
+      npm_config_fund: "false",
+      npm_config_audit: "false",
+    },
     timeout: 120_000,
     maxBuffer: 16 * 1024 * 1024,
   });
@@ -53,7 +59,10 @@ export async function packAndInstall(): Promise<InstalledPackage> {
   if (tarball === undefined) {
     throw new Error(`npm pack printed no tarball: ${packedJson.stdout}`);
   }
-  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2));
+  await writeFile(
+    join(project, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }, null, 2),
+  );
   const install = await npm(["install", "--offline", join(base, tarball.filename)], project);
   return {
     project,

@@ -130,7 +130,10 @@ export interface RestartableWorker {
  * A fresh state directory (`prefix` names it) for the calling file: the Worker last started on it
  * is stopped, and the directory removed, after the file's tests.
  */
-export function workerOnState(prefix: string, options: Omit<SpawnOptions, "port" | "persistTo"> = {}): RestartableWorker {
+export function workerOnState(
+  prefix: string,
+  options: Omit<SpawnOptions, "port" | "persistTo"> = {},
+): RestartableWorker {
   const state = mkdtempSync(join(tmpdir(), prefix));
   let port: number | undefined;
   let current: WorkerProcess | undefined;

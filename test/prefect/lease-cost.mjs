@@ -8,7 +8,11 @@ const cycles = Number(process.argv[3] ?? 300);
 const warmup = 50;
 const prefect = { "user-agent": "prefect/3.4.0 (API 0.8.4)", "x-prefect-api-version": "0.8.4" };
 const post = (path, body, headers = {}) =>
-  fetch(url + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+  fetch(url + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const name = `lease-cost-${crypto.randomUUID().slice(0, 8)}`;
@@ -18,7 +22,9 @@ for (let i = 0; i < 2 * cycles + warmup; i++) {
   const kind = i % 2 === 0 ? "native" : "prefect";
   const headers = kind === "prefect" ? prefect : {};
   let start = performance.now();
-  const { lease_id } = await (await post("/increment-with-lease", { names: [name], slots: 1, lease_duration: 300 }, headers)).json();
+  const { lease_id } = await (
+    await post("/increment-with-lease", { names: [name], slots: 1, lease_duration: 300 }, headers)
+  ).json();
   const acquire = performance.now() - start;
   start = performance.now();
   await (await post(`/leases/${lease_id}/renew`, { lease_duration: 300 }, headers)).arrayBuffer();

@@ -35,13 +35,16 @@ describe("got()", () => {
 describe("the limit-name rule", () => {
   const client = { acquire: async () => ({ release: async () => undefined, signal: new AbortController().signal }) };
 
-  it.for(["", "a/b", "50%", "x".repeat(201)])("%j is refused by the client, edge-gcl/async and the CLI alike", (name, { expect }) => {
-    expect(isLimitName(name)).toBe(false);
-    expect(() => resolveNames(name)).toThrow(`Expected \`names\` to be limit names (${NAME_RULE})`);
-    expect(() => resolveSlotOptions({ client, names: name })).toThrow(`to be a limit name (${NAME_RULE})`);
-    expect(() => resolveSlotOptions({ client, names: ["ok", name] })).toThrow(TypeError);
-    expect(() => limitName(name)).toThrow(InvalidArgumentError);
-  });
+  it.for(["", "a/b", "50%", "x".repeat(201)])(
+    "%j is refused by the client, edge-gcl/async and the CLI alike",
+    (name, { expect }) => {
+      expect(isLimitName(name)).toBe(false);
+      expect(() => resolveNames(name)).toThrow(`Expected \`names\` to be limit names (${NAME_RULE})`);
+      expect(() => resolveSlotOptions({ client, names: name })).toThrow(`to be a limit name (${NAME_RULE})`);
+      expect(() => resolveSlotOptions({ client, names: ["ok", name] })).toThrow(TypeError);
+      expect(() => limitName(name)).toThrow(InvalidArgumentError);
+    },
+  );
 
   it("accepts a name of 200 characters with spaces and dots", ({ expect }) => {
     const name = `a b.c${"x".repeat(195)}`;

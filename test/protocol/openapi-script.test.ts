@@ -8,7 +8,8 @@ import { describe, it } from "vitest";
 
 describe("scripts/openapi.mjs", () => {
   it("finds the committed document current", ({ expect }) => {
-    const run = () => execFileSync(process.execPath, ["scripts/openapi.mjs", "--check"], { encoding: "utf8", stdio: "pipe" });
+    const run = () =>
+      execFileSync(process.execPath, ["scripts/openapi.mjs", "--check"], { encoding: "utf8", stdio: "pipe" });
     expect(run).not.toThrow();
   });
 });

@@ -54,7 +54,9 @@ describe("parseBody", () => {
   });
 
   it("refuses a body that is not an object", ({ expect }) => {
-    expect(refusal(FilterSchema, [1]).errors).toEqual([{ path: "", message: "request body must be a JSON object, got a list" }]);
+    expect(refusal(FilterSchema, [1]).errors).toEqual([
+      { path: "", message: "request body must be a JSON object, got a list" },
+    ]);
     expect(refusal(IncrementSchema, "db").detail).toBe('request body must be a JSON object, got "db"');
   });
 
@@ -78,7 +80,9 @@ describe("parseBody", () => {
     expect(refusal(UpdateLimitSchema, { slot_decay: 1 }).errors).toEqual([
       { path: "slot_decay", message: 'is not a known field; did you mean "slot_decay_per_second"?' },
     ]);
-    expect(refusal(UpdateLimitSchema, { Active: true }).errors[0]?.message).toBe('is not a known field; did you mean "active"?');
+    expect(refusal(UpdateLimitSchema, { Active: true }).errors[0]?.message).toBe(
+      'is not a known field; did you mean "active"?',
+    );
     expect(refusal(UpdateLimitSchema, { zzz: 1 }).errors).toEqual([
       {
         path: "zzz",
@@ -86,9 +90,9 @@ describe("parseBody", () => {
           "is not a known field; allowed fields: name, active, limit, slot_decay_per_second, active_slots, denied_slots",
       },
     ]);
-    expect(refusal(IncrementWithLeaseSchema, { names: ["a"], slots: 1, holder: { type: "t", id: "i", ids: 1 } }).errors).toEqual([
-      { path: "holder.ids", message: 'is not a known field; did you mean "id"?' },
-    ]);
+    expect(
+      refusal(IncrementWithLeaseSchema, { names: ["a"], slots: 1, holder: { type: "t", id: "i", ids: 1 } }).errors,
+    ).toEqual([{ path: "holder.ids", message: 'is not a known field; did you mean "id"?' }]);
   });
 
   it("finds close keys and only close ones", ({ expect }) => {
@@ -98,7 +102,9 @@ describe("parseBody", () => {
   });
 
   it("says only that an empty name is empty", ({ expect }) => {
-    expect(refusal(CreateLimitSchema, { name: "", limit: 1 }).errors).toEqual([{ path: "name", message: "must not be empty" }]);
+    expect(refusal(CreateLimitSchema, { name: "", limit: 1 }).errors).toEqual([
+      { path: "name", message: "must not be empty" },
+    ]);
   });
 
   it("names the forbidden characters a name holds, once", ({ expect }) => {
@@ -122,7 +128,10 @@ describe("parseBody", () => {
 
   it("refuses a decay too small to mean anything, once and in the same words", ({ expect }) => {
     expect(refusal(CreateLimitSchema, { name: "db", limit: 1, slot_decay_per_second: 1e-9 }).errors).toEqual([
-      { path: "slot_decay_per_second", message: "must be 0 (no decay) or at least 0.000001 (one slot in 11.6 days), got 1e-9" },
+      {
+        path: "slot_decay_per_second",
+        message: "must be 0 (no decay) or at least 0.000001 (one slot in 11.6 days), got 1e-9",
+      },
     ]);
     expect(refusal(UpdateLimitSchema, { slot_decay_per_second: -1 }).errors).toEqual([
       { path: "slot_decay_per_second", message: "must be a number from 0 to 1000000000, got -1" },
@@ -146,7 +155,9 @@ describe("parseBody", () => {
       { path: "active_slots", message: "must be an integer from 0 to 1000000000, got 1.5" },
       { path: "denied_slots", message: 'must be an integer from 0 to 1000000000, got "2"' },
     ]);
-    expect(refusal(IncrementWithLeaseSchema, { names: ["a"], slots: 0, wait_seconds: 61, lease_duration: null }).errors).toEqual([
+    expect(
+      refusal(IncrementWithLeaseSchema, { names: ["a"], slots: 0, wait_seconds: 61, lease_duration: null }).errors,
+    ).toEqual([
       { path: "slots", message: "must be an integer from 1 to 1000000000, got 0" },
       { path: "wait_seconds", message: "must be a number from 0 to 60, got 61" },
       { path: "lease_duration", message: "must be a number from 1 to 86400, got null" },
@@ -193,7 +204,9 @@ describe("parseBody", () => {
     expect(refusal(CancelSchema, { names: ["a"], request_id: "a b" }).errors).toEqual([
       { path: "request_id", message: 'must be 1 to 64 of A-Z a-z 0-9 - _, got "a b"' },
     ]);
-    expect(refusal(DecrementWithLeaseSchema, { lease_id: "" }).errors).toEqual([{ path: "lease_id", message: "must not be empty" }]);
+    expect(refusal(DecrementWithLeaseSchema, { lease_id: "" }).errors).toEqual([
+      { path: "lease_id", message: "must not be empty" },
+    ]);
     expect(refusal(DecrementWithLeaseSchema, { lease_id: 5 }).errors).toEqual([
       { path: "lease_id", message: "must be a lease id from /increment-with-lease, got 5" },
     ]);

@@ -41,19 +41,25 @@ const adminRoutes: [string, string, unknown][] = [
 ];
 
 describe("auth", () => {
-  it.for([...clientRoutes, ...adminRoutes])("answers 401 to %s %s without a token or with a wrong one", async ([method, path, body], { expect }) => {
-    for (const token of [null, "wrong", `${ADMIN}x`, ""]) {
-      const response = await call(method, path, token, both, body);
-      expect(response.status).toBe(401);
-      expect(response.body?.code).toBe("unauthorized");
-    }
-  });
+  it.for([...clientRoutes, ...adminRoutes])(
+    "answers 401 to %s %s without a token or with a wrong one",
+    async ([method, path, body], { expect }) => {
+      for (const token of [null, "wrong", `${ADMIN}x`, ""]) {
+        const response = await call(method, path, token, both, body);
+        expect(response.status).toBe(401);
+        expect(response.body?.code).toBe("unauthorized");
+      }
+    },
+  );
 
-  it.for(adminRoutes)("answers 403 to the client token on admin route %s %s", async ([method, path, body], { expect }) => {
-    const response = await call(method, path, CLIENT, both, body);
-    expect(response.status).toBe(403);
-    expect(response.body?.code).toBe("forbidden");
-  });
+  it.for(adminRoutes)(
+    "answers 403 to the client token on admin route %s %s",
+    async ([method, path, body], { expect }) => {
+      const response = await call(method, path, CLIENT, both, body);
+      expect(response.status).toBe(403);
+      expect(response.body?.code).toBe("forbidden");
+    },
+  );
 
   it.for(clientRoutes)("lets the client token through on %s %s", async ([method, path, body], { expect }) => {
     const response = await call(method, path, CLIENT, both, body);

@@ -110,7 +110,9 @@ describe("docs/client.md examples", () => {
     }
 
     expect(completed).toEqual(prompts);
-    expect(published).toEqual([{ report: { rows: 3 }, tokens: { openai: expect.any(Number), reports: expect.any(Number) } }]);
+    expect(published).toEqual([
+      { report: { rows: 3 }, tokens: { openai: expect.any(Number), reports: expect.any(Number) } },
+    ]);
     expect((await gcl.limits.get("reports")).active_slots).toBe(0);
     // Run again (a restart), the example's set-up does not fail: ensure() finds the limits.
     expect((await gcl.limits.ensure({ name: "reports", limit: 5 })).limit).toBe(5);

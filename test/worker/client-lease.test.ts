@@ -37,7 +37,9 @@ describe.concurrent("lease renewal", () => {
     expect(await leaseIds(name)).toEqual([]);
   });
 
-  it("retries a failed renewal and keeps the lease when a later try succeeds", { timeout: 10_000 }, async ({ expect }) => {
+  it("retries a failed renewal and keeps the lease when a later try succeeds", { timeout: 10_000 }, async ({
+    expect,
+  }) => {
     let failures = 1;
     const { gcl, sent, logger } = testClient({
       fetch: (url, init) => {
@@ -186,7 +188,11 @@ describe.concurrent("release failures", () => {
     await createLimit(name, 1);
     const slot = await gcl.acquire(name);
 
-    await expect(slot.release()).rejects.toMatchObject({ name: "GclError", code: "unavailable", message: "upstream down" });
+    await expect(slot.release()).rejects.toMatchObject({
+      name: "GclError",
+      code: "unavailable",
+      message: "upstream down",
+    });
     await entered.promise;
   });
 });

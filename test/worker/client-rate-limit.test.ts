@@ -29,7 +29,9 @@ describe.concurrent("rateLimit()", () => {
     expect(sent.every(paced)).toBe(true);
   });
 
-  it("admits parallel callers one at a time as the bucket leaks, none early", { timeout: 15_000 }, async ({ expect }) => {
+  it("admits parallel callers one at a time as the bucket leaks, none early", { timeout: 15_000 }, async ({
+    expect,
+  }) => {
     const { gcl } = testClient();
     const name = uniqueName();
     await createLimit(name, 2, { slot_decay_per_second: 4 });

@@ -6,12 +6,7 @@
 
 import { exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import {
-  AcquireTimeoutError,
-  ConcurrencySlotAcquisitionError,
-  createClient,
-  GclError,
-} from "../../src/client";
+import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, createClient, GclError } from "../../src/client";
 import { activeSlots, api, createLimit, sleep, uniqueName } from "../helpers/api";
 import { recordingLogger } from "../helpers/client";
 
@@ -91,7 +86,11 @@ describe("createClient({ binding })", () => {
     await createLimit(name, 1);
     const error = await gcl.acquire(name, { occupy: 2 }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(ConcurrencySlotAcquisitionError);
-    expect(error).toMatchObject({ status: 422, code: "slots_exceed_limit", detail: "Slots requested is greater than the limit" });
+    expect(error).toMatchObject({
+      status: 422,
+      code: "slots_exceed_limit",
+      detail: "Slots requested is greater than the limit",
+    });
   });
 
   it("renews the lease in the background over RPC", { timeout: 10_000 }, async ({ expect }) => {
@@ -112,7 +111,9 @@ describe("createClient({ binding })", () => {
     await createLimit(name, 2, { slot_decay_per_second: 10 });
     const result = await gcl.rateLimit(name, { occupy: 2 });
     expect(result).toMatchObject({ limits: [{ name, limit: 2 }], missing: [] });
-    await expect(gcl.rateLimit(uniqueName("gone"), { strict: true })).rejects.toBeInstanceOf(ConcurrencySlotAcquisitionError);
+    await expect(gcl.rateLimit(uniqueName("gone"), { strict: true })).rejects.toBeInstanceOf(
+      ConcurrencySlotAcquisitionError,
+    );
   });
 
   it("manages limits with limits.*, throwing GclError with the HTTP codes", async ({ expect }) => {

@@ -83,12 +83,19 @@ describe("retries of passing failures", () => {
   ] as const)("never retries a %i", async ([status, code], { expect }) => {
     const { gcl, sent } = scripted([() => answer(status, { detail: `nope ${status}`, code })]);
 
-    await expect(gcl.limits.get("db")).rejects.toMatchObject({ name: "GclError", code, status, message: `nope ${status}` });
+    await expect(gcl.limits.get("db")).rejects.toMatchObject({
+      name: "GclError",
+      code,
+      status,
+      message: `nope ${status}`,
+    });
     expect(sent).toHaveLength(1);
   });
 
   it("does not retry a Worker whose auth is not configured", async ({ expect }) => {
-    const { gcl, sent } = scripted([() => answer(503, { detail: "auth is not configured", code: "auth_not_configured" })]);
+    const { gcl, sent } = scripted([
+      () => answer(503, { detail: "auth is not configured", code: "auth_not_configured" }),
+    ]);
 
     await expect(gcl.limits.list()).rejects.toMatchObject({ code: "auth_not_configured" });
     expect(sent).toHaveLength(1);
@@ -110,7 +117,9 @@ describe("retries of passing failures", () => {
 
     expect(error).toBeInstanceOf(GclError);
     expect(error).toMatchObject({ code: "unavailable" });
-    expect((error as Error).message).toMatch(/^could not reach GET http:\/\/127\.0\.0\.1:8787\/api\/v2\/concurrency_limits\/db: fetch failed$/);
+    expect((error as Error).message).toMatch(
+      /^could not reach GET http:\/\/127\.0\.0\.1:8787\/api\/v2\/concurrency_limits\/db: fetch failed$/,
+    );
     expect(sent).toHaveLength(3);
   });
 
@@ -122,7 +131,9 @@ describe("retries of passing failures", () => {
     const error = await gcl.acquire(["db", "api"]).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ConcurrencySlotAcquisitionError);
-    expect((error as Error).message).toContain("Unable to acquire concurrency slots on ['api', 'db']: could not reach POST");
+    expect((error as Error).message).toContain(
+      "Unable to acquire concurrency slots on ['api', 'db']: could not reach POST",
+    );
     expect((error as Error).cause).toBeInstanceOf(Error);
   });
 
@@ -150,7 +161,10 @@ describe("retries of passing failures", () => {
   });
 
   it("treats a request without an answer in time like a network error", async ({ expect }) => {
-    const { gcl } = scripted([() => new Promise<never>(() => undefined)], { retry: false, requestTimeoutSeconds: 0.05 });
+    const { gcl } = scripted([() => new Promise<never>(() => undefined)], {
+      retry: false,
+      requestTimeoutSeconds: 0.05,
+    });
 
     await expect(gcl.limits.get("db")).rejects.toThrow(
       "no answer from GET http://127.0.0.1:8787/api/v2/concurrency_limits/db within 0.05 s",

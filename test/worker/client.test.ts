@@ -1,11 +1,6 @@
 import { describe, expectTypeOf, it } from "vitest";
 import { concurrent, type SlotAcquirer } from "../../src/async";
-import {
-  AcquireTimeoutError,
-  ConcurrencySlotAcquisitionError,
-  createClient,
-  type GclClient,
-} from "../../src/client";
+import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, createClient, type GclClient } from "../../src/client";
 import { activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
 import { deferred, testClient, workerFetch } from "../helpers/client";
 
@@ -108,7 +103,9 @@ describe("concurrency()", () => {
     expect(tries[1]?.body?.request_id).toBe(tries[0]?.body?.request_id);
   });
 
-  it("moves a wait longer than its first long-poll onto the limit's socket, with no polling after", { timeout: 15_000 }, async ({ expect }) => {
+  it("moves a wait longer than its first long-poll onto the limit's socket, with no polling after", {
+    timeout: 15_000,
+  }, async ({ expect }) => {
     const { gcl, sent } = testClient();
     const name = uniqueName();
     await createLimit(name, 1);
@@ -245,9 +242,13 @@ describe("missing limits", () => {
     let ran = false;
 
     const error = await gcl
-      .concurrency([present, absent], () => {
-        ran = true;
-      }, { strict: true })
+      .concurrency(
+        [present, absent],
+        () => {
+          ran = true;
+        },
+        { strict: true },
+      )
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ConcurrencySlotAcquisitionError);
@@ -267,10 +268,14 @@ describe("missing limits", () => {
     const { gcl, logger, sent } = testClient();
     const absent = uniqueName("absent");
 
-    const result = await gcl.concurrency(absent, async (signal) => {
-      await sleep(1_000);
-      return signal.aborted ? "aborted" : "ran";
-    }, { leaseDuration: 1 });
+    const result = await gcl.concurrency(
+      absent,
+      async (signal) => {
+        await sleep(1_000);
+        return signal.aborted ? "aborted" : "ran";
+      },
+      { leaseDuration: 1 },
+    );
 
     expect(result).toBe("ran");
     expect(logger.warnings).toEqual([`Concurrency limits ['${absent}'] do not exist - skipping acquisition.`]);
@@ -287,9 +292,7 @@ describe("missing limits", () => {
     });
 
     expect(await activeSlots(present)).toBe(0);
-    expect(logger.warnings).toEqual([
-      `Concurrency limits ['${absent}'] do not exist - acquiring only ['${present}'].`,
-    ]);
+    expect(logger.warnings).toEqual([`Concurrency limits ['${absent}'] do not exist - acquiring only ['${present}'].`]);
   });
 
   it("treats an empty list of names as nothing to take, as Prefect does", async ({ expect }) => {
@@ -372,7 +375,10 @@ describe("option validation", () => {
   it.for([
     ["", "Expected `names` to be limit names"],
     ["a/b", "Expected `names` to be limit names"],
-    [Array.from({ length: 33 }, (_, index) => `n${index}`), "Expected `names` to list at most 32 distinct names, got 33"],
+    [
+      Array.from({ length: 33 }, (_, index) => `n${index}`),
+      "Expected `names` to list at most 32 distinct names, got 33",
+    ],
   ] as const)("rejects names %j", async ([names, message], { expect }) => {
     await expect(gcl.rateLimit(names)).rejects.toThrow(message);
   });
@@ -387,7 +393,9 @@ describe("option validation", () => {
     expect(() => createClient({ retry: { baseDelayMs: 10, maxDelayMs: 5 } })).toThrow(
       "Expected `retry.maxDelayMs` to be a finite number >= `retry.baseDelayMs`, got `5` (number)",
     );
-    expect(() => createClient({ requestTimeoutSeconds: 0 })).toThrow("Expected `requestTimeoutSeconds` to be a finite number > 0");
+    expect(() => createClient({ requestTimeoutSeconds: 0 })).toThrow(
+      "Expected `requestTimeoutSeconds` to be a finite number > 0",
+    );
   });
 
   it("rejects a missing fn", async ({ expect }) => {

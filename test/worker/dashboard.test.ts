@@ -26,7 +26,11 @@ describe("GET /", () => {
 
   it("serves the page without a token even when tokens are configured", async ({ expect }) => {
     const ctx = createExecutionContext();
-    const secrets = { GCL_ADMIN_TOKEN: "admin-secret", GCL_CLIENT_TOKEN: "client-secret", GCL_ALLOW_ANONYMOUS: undefined };
+    const secrets = {
+      GCL_ADMIN_TOKEN: "admin-secret",
+      GCL_CLIENT_TOKEN: "client-secret",
+      GCL_ALLOW_ANONYMOUS: undefined,
+    };
     const response = await new Worker(ctx, { ...env, ...secrets }).fetch(new Request("http://gcl.test/"));
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);

@@ -36,7 +36,10 @@ describe("Prefect events", () => {
   it("are off by default: no sink is bound", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 1);
-    const enabled = await runInDurableObject(env.LIMITS.getByName(name), (instance: LimitObject) => instance.events.enabled);
+    const enabled = await runInDurableObject(
+      env.LIMITS.getByName(name),
+      (instance: LimitObject) => instance.events.enabled,
+    );
     expect(enabled).toBe(false);
   });
 
@@ -59,7 +62,11 @@ describe("Prefect events", () => {
     ]);
     const [created, acquired, released, updated] = queued;
     const resource = { "prefect.resource.id": `prefect.concurrency-limit.${record.id}`, "prefect.resource.name": name };
-    expect(created).toMatchObject({ resource, related: [], payload: { name, limit: 3, active: true, slot_decay_per_second: 0 } });
+    expect(created).toMatchObject({
+      resource,
+      related: [],
+      payload: { name, limit: 3, active: true, slot_decay_per_second: 0 },
+    });
     expect(acquired?.resource).toEqual({ ...resource, "slots-acquired": "2", limit: "3" });
     expect(released?.resource).toEqual({ ...resource, "slots-acquired": "2", limit: "3" });
     expect(released?.follows).toBe(acquired?.id);

@@ -5,7 +5,16 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, it } from "vitest";
 import { CATALOG_NAME } from "../../src/objects/catalog-object";
 import type { LimitObject } from "../../src/objects/limit-object";
-import { activeSlots, api, controlClock, createLimit, eventually, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import {
+  activeSlots,
+  api,
+  controlClock,
+  createLimit,
+  eventually,
+  takeLease,
+  uniqueName,
+  waitingOn,
+} from "../helpers/api";
 
 async function leaseCount(name: string): Promise<number> {
   return (await api("GET", `/${encodeURIComponent(name)}/leases`)).body.leases.length;
@@ -125,23 +134,31 @@ describe("/increment grants can be undone (4)", () => {
 });
 
 describe("cancels that overtake their request (9)", () => {
-  it.for(["increment", "increment-with-lease"] as const)("refuses a %s that arrives after its cancel", async (route, { expect }) => {
-    const a = uniqueName("a");
-    const b = uniqueName("b");
-    await createLimit(a, 2);
-    await createLimit(b, 2);
-    expect((await api("POST", "/cancel", { names: [a, b], request_id: `early-${route}` })).status).toBe(204);
-    const late = await api("POST", `/${route}`, { names: [a, b], slots: 1, request_id: `early-${route}` });
-    expect(late.status).toBe(409);
-    expect(await activeSlots(a)).toBe(0);
-    expect(await activeSlots(b)).toBe(0);
-  });
+  it.for(["increment", "increment-with-lease"] as const)(
+    "refuses a %s that arrives after its cancel",
+    async (route, { expect }) => {
+      const a = uniqueName("a");
+      const b = uniqueName("b");
+      await createLimit(a, 2);
+      await createLimit(b, 2);
+      expect((await api("POST", "/cancel", { names: [a, b], request_id: `early-${route}` })).status).toBe(204);
+      const late = await api("POST", `/${route}`, { names: [a, b], slots: 1, request_id: `early-${route}` });
+      expect(late.status).toBe(409);
+      expect(await activeSlots(a)).toBe(0);
+      expect(await activeSlots(b)).toBe(0);
+    },
+  );
 
   it("withdraws a waiting request by its cancel, giving its place back", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 1);
     const holder = await takeLease([name]);
-    const waiting = api("POST", "/increment-with-lease", { names: [name], slots: 1, wait_seconds: 30, request_id: "w1" });
+    const waiting = api("POST", "/increment-with-lease", {
+      names: [name],
+      slots: 1,
+      wait_seconds: 30,
+      request_id: "w1",
+    });
     await eventually(async () => (await waitingOn(name)) === 1);
     expect((await api("POST", "/cancel", { names: [name], request_id: "w1" })).status).toBe(204);
     expect((await waiting).status).toBe(423);

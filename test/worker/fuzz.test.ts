@@ -36,7 +36,20 @@ async function snapshot(): Promise<string> {
 const weirdString = fc.oneof(
   fc.string(),
   fc.string({ unit: "grapheme", maxLength: 40 }),
-  fc.constantFrom("NaN", "Infinity", "-Infinity", "1e309", "null", "undefined", "", " ", "%", "a/b", "<script>", "\u0000"),
+  fc.constantFrom(
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e309",
+    "null",
+    "undefined",
+    "",
+    " ",
+    "%",
+    "a/b",
+    "<script>",
+    "\u0000",
+  ),
   fc.constant("x".repeat(300)),
 );
 const weirdNumber = fc.oneof(
@@ -85,11 +98,28 @@ const nearlyValid = fc
   .tuple(
     fc.oneof(
       fc.record({ name: fc.constantFrom(...sentinels), limit: fc.integer({ min: 0, max: 5 }) }),
-      fc.record({ limit: fc.integer({ min: 0, max: 5 }), active: fc.boolean(), slot_decay_per_second: fc.constantFrom(0, 0.5) }),
-      fc.record({ names: fc.subarray(sentinels), slots: fc.integer({ min: 1, max: 3 }), lease_duration: fc.integer({ min: 1, max: 100 }) }),
-      fc.record({ names: fc.subarray(sentinels), slots: fc.integer({ min: 1, max: 3 }), mode: fc.constantFrom("concurrency", "rate_limit") }),
+      fc.record({
+        limit: fc.integer({ min: 0, max: 5 }),
+        active: fc.boolean(),
+        slot_decay_per_second: fc.constantFrom(0, 0.5),
+      }),
+      fc.record({
+        names: fc.subarray(sentinels),
+        slots: fc.integer({ min: 1, max: 3 }),
+        lease_duration: fc.integer({ min: 1, max: 100 }),
+      }),
+      fc.record({
+        names: fc.subarray(sentinels),
+        slots: fc.integer({ min: 1, max: 3 }),
+        mode: fc.constantFrom("concurrency", "rate_limit"),
+      }),
     ),
-    fc.option(fc.tuple(fc.constantFrom("name", "limit", "slots", "names", "active", "lease_duration", "holder", "extra"), weirdValue)),
+    fc.option(
+      fc.tuple(
+        fc.constantFrom("name", "limit", "slots", "names", "active", "lease_duration", "holder", "extra"),
+        weirdValue,
+      ),
+    ),
   )
   .map(([valid, spoil]) => (spoil ? { ...valid, [spoil[0]]: spoil[1] } : valid));
 

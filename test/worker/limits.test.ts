@@ -61,7 +61,12 @@ describe("POST / (create)", () => {
 
   it("reads JSON whatever the Content-Type says (curl -d sends form encoding)", async ({ expect }) => {
     const name = uniqueName();
-    const response = await api("POST", "/", { name, limit: 1 }, { "content-type": "application/x-www-form-urlencoded" });
+    const response = await api(
+      "POST",
+      "/",
+      { name, limit: 1 },
+      { "content-type": "application/x-www-form-urlencoded" },
+    );
     expect(response.status).toBe(201);
   });
 

@@ -10,7 +10,13 @@ const GRACE_MS = 10_000;
 const OFFER_MS = 5_000;
 
 interface Waiters {
-  waiters: { position: number; slots: number; mode: string; holder: { type: string; id: string } | null; waiting_since: string }[];
+  waiters: {
+    position: number;
+    slots: number;
+    mode: string;
+    holder: { type: string; id: string } | null;
+    waiting_since: string;
+  }[];
   waiting: number;
 }
 
@@ -69,7 +75,9 @@ describe("a place in line that lasts", () => {
       { position: 1, slots: 1, mode: "concurrency", who: { type: "job", id: "nightly" } },
       { position: 2, slots: 2, mode: "concurrency", who: null },
     ]);
-    expect(Date.parse(waiters[0]?.waiting_since ?? "")).toBeLessThanOrEqual(Date.parse(waiters[1]?.waiting_since ?? ""));
+    expect(Date.parse(waiters[0]?.waiting_since ?? "")).toBeLessThanOrEqual(
+      Date.parse(waiters[1]?.waiting_since ?? ""),
+    );
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
     const got = await confirmTurn(name, "first", first);
     await api("POST", "/decrement-with-lease", { lease_id: got.body.lease_id });
@@ -106,7 +114,9 @@ describe("a place in line that lasts", () => {
     expect((await line(name)).waiting).toBe(3);
     // They come back (in another order) and are served in the order they first arrived.
     const ids = ["three", "one", "two"];
-    const answers = ids.map((id) => poll(name, id, 30).then((answer) => confirmTurn(name, id, Promise.resolve(answer))));
+    const answers = ids.map((id) =>
+      poll(name, id, 30).then((answer) => confirmTurn(name, id, Promise.resolve(answer))),
+    );
     await eventually(async () => (await line(name)).waiting === 3);
     const served: string[] = [];
     let lease = holder.body.lease_id as string;
@@ -167,7 +177,9 @@ describe("a place in line that lasts", () => {
     expect((await confirmTurn(b, "later", later)).status).toBe(200);
   });
 
-  it("offers a multi-name request its turn while it is away, and hands it over when it comes back", async ({ expect }) => {
+  it("offers a multi-name request its turn while it is away, and hands it over when it comes back", async ({
+    expect,
+  }) => {
     const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
     await createLimit(a, 1);
     await createLimit(b, 1);

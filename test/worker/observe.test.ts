@@ -92,8 +92,15 @@ describe("history", () => {
     expect(last.wait_seconds.p95).toBeGreaterThan(1);
 
     // A waiter that times out, and one that is cancelled.
-    expect((await api("POST", "/increment-with-lease", { names: [name], slots: 1, wait_seconds: 0.2 })).status).toBe(423);
-    const cancelled = api("POST", "/increment-with-lease", { names: [name], slots: 1, wait_seconds: 10, request_id: "obs-cancel" });
+    expect((await api("POST", "/increment-with-lease", { names: [name], slots: 1, wait_seconds: 0.2 })).status).toBe(
+      423,
+    );
+    const cancelled = api("POST", "/increment-with-lease", {
+      names: [name],
+      slots: 1,
+      wait_seconds: 10,
+      request_id: "obs-cancel",
+    });
     await eventually(async () => (await waitingOn(name)) === 1);
     expect((await api("POST", "/cancel", { names: [name], request_id: "obs-cancel" })).status).toBeLessThan(300);
     expect((await cancelled).status).not.toBe(200);
@@ -135,7 +142,9 @@ describe("history", () => {
     const fine = (await history(name, "10s")).buckets;
     expect(fine.reduce((sum, b) => sum + b.grants, 0)).toBeLessThanOrEqual(9);
     const rows = await runInDurableObject(env.LIMITS.getByName(name), (_: LimitObject, state) =>
-      state.storage.sql.exec<{ res: number; n: number }>("SELECT res, count(*) AS n FROM history GROUP BY res").toArray(),
+      state.storage.sql
+        .exec<{ res: number; n: number }>("SELECT res, count(*) AS n FROM history GROUP BY res")
+        .toArray(),
     );
     const fineRows = rows.find((r) => r.res === 10)?.n ?? 0;
     expect(fineRows).toBeLessThanOrEqual(366);
@@ -150,8 +159,12 @@ describe("history", () => {
       expect((await api("POST", "/increment", { names: [name], slots: 1 })).status).toBe(200);
     }
     const storedGrants = () =>
-      runInDurableObject(env.LIMITS.getByName(name), (_: LimitObject, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT coalesce(sum(grants), 0) AS n FROM history WHERE res = 10").one().n,
+      runInDurableObject(
+        env.LIMITS.getByName(name),
+        (_: LimitObject, state) =>
+          state.storage.sql
+            .exec<{ n: number }>("SELECT coalesce(sum(grants), 0) AS n FROM history WHERE res = 10")
+            .one().n,
       );
     // The first call's grant was written with it; the next 19 are held back in memory...
     expect(await storedGrants()).toBe(1);

@@ -26,7 +26,11 @@ describe("/openapi.json", () => {
     const schemas = openApiDocument.components.schemas;
     expect(schemas.CreateLimit.required).toEqual(["name", "limit"]);
     expect(schemas.CreateLimit.additionalProperties).toBe(false);
-    expect(schemas.IncrementWithLease.properties.slots).toEqual({ type: "integer", minimum: 1, maximum: 1_000_000_000 });
+    expect(schemas.IncrementWithLease.properties.slots).toEqual({
+      type: "integer",
+      minimum: 1,
+      maximum: 1_000_000_000,
+    });
     expect(schemas.IncrementWithLease.properties.holder).toMatchObject({ type: "object", required: ["type", "id"] });
     expect(schemas.Limit.properties.avg_slot_occupancy_seconds).toEqual({ type: "number" });
   });

@@ -49,7 +49,11 @@ describe("Basic auth (PREFECT_API_AUTH_STRING)", () => {
       headers: { Authorization: basic(withColon) },
       body: "{}",
     });
-    const response = await new Worker(ctx, { ...env, GCL_ALLOW_ANONYMOUS: undefined, GCL_ADMIN_TOKEN: withColon }).fetch(request);
+    const response = await new Worker(ctx, {
+      ...env,
+      GCL_ALLOW_ANONYMOUS: undefined,
+      GCL_ADMIN_TOKEN: withColon,
+    }).fetch(request);
     await waitOnExecutionContext(ctx);
     expect(response.status).toBe(200);
     expect((await call("POST", "/filter", basic(CLIENT), {})).status).toBe(200);

@@ -12,7 +12,9 @@ import Worker from "../../src/index";
 import { api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 describe("422 bodies in Prefect's shape", () => {
-  it("carries one exception_detail entry per field error, loc under body, beside detail/code/errors", async ({ expect }) => {
+  it("carries one exception_detail entry per field error, loc under body, beside detail/code/errors", async ({
+    expect,
+  }) => {
     const response = await api("POST", "/", { name: uniqueName(), limit: -1 });
     expect(response.status).toBe(422);
     const { body } = response;
@@ -34,7 +36,11 @@ describe("422 bodies in Prefect's shape", () => {
   it("gives list positions as numbers in loc, as pydantic does", async ({ expect }) => {
     const response = await api("POST", "/increment", { names: ["ok", 7], slots: 1 });
     expect(response.status).toBe(422);
-    expect(response.body.exception_detail.map((entry: { loc: unknown[] }) => entry.loc)).toContainEqual(["body", "names", 1]);
+    expect(response.body.exception_detail.map((entry: { loc: unknown[] }) => entry.loc)).toContainEqual([
+      "body",
+      "names",
+      1,
+    ]);
   });
 
   it("explains a 422 without field errors in one entry about the body", async ({ expect }) => {
@@ -46,7 +52,9 @@ describe("422 bodies in Prefect's shape", () => {
       detail: "Slots requested is greater than the limit",
       code: "slots_exceed_limit",
       exception_message: "Invalid request received.",
-      exception_detail: [{ loc: ["body"], msg: "Slots requested is greater than the limit", type: "slots_exceed_limit" }],
+      exception_detail: [
+        { loc: ["body"], msg: "Slots requested is greater than the limit", type: "slots_exceed_limit" },
+      ],
     });
     const json = await api("POST", "/", "{not json");
     expect(json.body.exception_detail[0].msg).toBe(json.body.detail);
@@ -60,7 +68,9 @@ describe("422 bodies in Prefect's shape", () => {
 });
 
 describe("GET /api/csrf-token", () => {
-  it("answers 422 'CSRF protection is disabled.' without auth, so Prefect's client turns CSRF off", async ({ expect }) => {
+  it("answers 422 'CSRF protection is disabled.' without auth, so Prefect's client turns CSRF off", async ({
+    expect,
+  }) => {
     // Tokens configured and none sent: the route is public, as Prefect's is.
     const ctx = createExecutionContext();
     const secured = { ...env, GCL_ALLOW_ANONYMOUS: undefined, GCL_ADMIN_TOKEN: "admin-secret" };

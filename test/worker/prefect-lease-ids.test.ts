@@ -5,7 +5,12 @@
  * directory write gives the slots back and answers 503; directory rows end with their lease.
  */
 
-import { createExecutionContext, runDurableObjectAlarm, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+  createExecutionContext,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  waitOnExecutionContext,
+} from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, it } from "vitest";
 import Worker from "../../src/index";
@@ -17,11 +22,22 @@ const PREFECT = { "User-Agent": "prefect/3.4.0 (API 0.8.4)", "X-PREFECT-API-VERS
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function prefectLease(names: string[], slots = 1, extra: Record<string, unknown> = {}) {
-  return api("POST", "/increment-with-lease", { names, slots, mode: "concurrency", lease_duration: 300.0, ...extra }, PREFECT);
+  return api(
+    "POST",
+    "/increment-with-lease",
+    { names, slots, mode: "concurrency", lease_duration: 300.0, ...extra },
+    PREFECT,
+  );
 }
 
 /** Calls the Worker with a replaced env (a failing or forbidden lease directory). */
-async function callWith(overrides: Partial<Env>, method: string, path: string, body: unknown, headers: Record<string, string> = {}) {
+async function callWith(
+  overrides: Partial<Env>,
+  method: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const ctx = createExecutionContext();
   const request = new Request(API + path, { method, headers, body: JSON.stringify(body) });
   const response = await new Worker(ctx, { ...env, ...overrides }).fetch(request);
@@ -63,8 +79,18 @@ describe("lease ids Prefect's client can parse", () => {
   it("recognises Prefect's client by its User-Agent or by X-PREFECT-API-VERSION alone", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 5);
-    const byAgent = await api("POST", "/increment-with-lease", { names: [name], slots: 1 }, { "User-Agent": "prefect/3.0.0" });
-    const byVersion = await api("POST", "/increment-with-lease", { names: [name], slots: 1 }, { "X-PREFECT-API-VERSION": "0.8.4" });
+    const byAgent = await api(
+      "POST",
+      "/increment-with-lease",
+      { names: [name], slots: 1 },
+      { "User-Agent": "prefect/3.0.0" },
+    );
+    const byVersion = await api(
+      "POST",
+      "/increment-with-lease",
+      { names: [name], slots: 1 },
+      { "X-PREFECT-API-VERSION": "0.8.4" },
+    );
     expect(byAgent.body.lease_id).toMatch(UUID);
     expect(byVersion.body.lease_id).toMatch(UUID);
   });
@@ -97,7 +123,9 @@ describe("lease ids Prefect's client can parse", () => {
     expect(granted.status).toBe(200);
     expect(granted.body.lease_id).toContain(".");
     expect((await callWith(forbidden, "POST", `/leases/${granted.body.lease_id}/renew`, {})).status).toBe(204);
-    expect((await callWith(forbidden, "POST", "/decrement-with-lease", { lease_id: granted.body.lease_id })).status).toBe(204);
+    expect(
+      (await callWith(forbidden, "POST", "/decrement-with-lease", { lease_id: granted.body.lease_id })).status,
+    ).toBe(204);
     expect(await activeSlots(name)).toBe(0);
   });
 
@@ -119,33 +147,51 @@ describe("unknown lease ids answer as Prefect's server does", () => {
   ])("%s: renew → 410 with Prefect's text, release → 204", async ([, leaseId], { expect }) => {
     const renew = await api("POST", `/leases/${encodeURIComponent(leaseId)}/renew`, { lease_duration: 300.0 }, PREFECT);
     expect(renew.status).toBe(410);
-    expect(renew.body).toEqual({ detail: "Lease not found - it may have expired or been revoked", code: "lease_not_found" });
+    expect(renew.body).toEqual({
+      detail: "Lease not found - it may have expired or been revoked",
+      code: "lease_not_found",
+    });
     expect((await api("POST", "/decrement-with-lease", { lease_id: leaseId }, PREFECT)).status).toBe(204);
   });
 });
 
 describe("exactness when the directory fails", () => {
-  it.for([1, 2])("gives a %i-name grant back and answers 503 unavailable when the directory write fails", async (count, { expect }) => {
-    const names = Array.from({ length: count }, () => uniqueName());
-    for (const name of names) {
-      await createLimit(name, 1);
-    }
-    const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
-    const response = await callWith(failing, "POST", "/increment-with-lease", { names, slots: 1, lease_duration: 300.0 }, PREFECT);
-    expect(response.status).toBe(503);
-    expect(response.body.code).toBe("unavailable");
-    for (const name of names) {
-      expect(await activeSlots(name)).toBe(0);
-    }
-    // Not leaked: the slots can be taken again at once.
-    expect((await prefectLease(names)).status).toBe(200);
-  });
+  it.for([1, 2])(
+    "gives a %i-name grant back and answers 503 unavailable when the directory write fails",
+    async (count, { expect }) => {
+      const names = Array.from({ length: count }, () => uniqueName());
+      for (const name of names) {
+        await createLimit(name, 1);
+      }
+      const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
+      const response = await callWith(
+        failing,
+        "POST",
+        "/increment-with-lease",
+        { names, slots: 1, lease_duration: 300.0 },
+        PREFECT,
+      );
+      expect(response.status).toBe(503);
+      expect(response.body.code).toBe("unavailable");
+      for (const name of names) {
+        expect(await activeSlots(name)).toBe(0);
+      }
+      // Not leaked: the slots can be taken again at once.
+      expect((await prefectLease(names)).status).toBe(200);
+    },
+  );
 
   it("undoes the grant exactly on a rate limit too: the bucket is refunded, not left to leak", async ({ expect }) => {
     const name = uniqueName();
     await createLimit(name, 1, { slot_decay_per_second: 0.001 });
     const failing = { LEASE_DIRECTORY: brokenDirectory("directory down") };
-    const response = await callWith(failing, "POST", "/increment-with-lease", { names: [name], slots: 1, lease_duration: 300.0 }, PREFECT);
+    const response = await callWith(
+      failing,
+      "POST",
+      "/increment-with-lease",
+      { names: [name], slots: 1, lease_duration: 300.0 },
+      PREFECT,
+    );
     expect(response.status).toBe(503);
     // A release would leave the slot in the bucket for 1,000 s; a withdrawal takes it back.
     expect(await activeSlots(name)).toBe(0);
@@ -168,8 +214,10 @@ describe("directory rows live as long as their lease", () => {
     const { lease_id: uuid } = (await prefectLease([name])).body;
     const shard = shardOf(uuid);
     const row = () =>
-      runInDurableObject(shard, (_: LeaseDirectory, state) =>
-        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
+      runInDurableObject(
+        shard,
+        (_: LeaseDirectory, state) =>
+          state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
       );
     expect(await row()).toBe(1);
     await api("POST", "/decrement-with-lease", { lease_id: uuid }, PREFECT);
@@ -181,8 +229,10 @@ describe("directory rows live as long as their lease", () => {
     await createLimit(name, 1);
     const { lease_id: uuid, expires_at } = (await prefectLease([name], 1, { lease_duration: 60 })).body;
     const rowExpiry = () =>
-      runInDurableObject(shardOf(uuid), (_: LeaseDirectory, state) =>
-        state.storage.sql.exec<{ at: number }>("SELECT expires_at AS at FROM leases WHERE uuid = ?", uuid).one().at,
+      runInDurableObject(
+        shardOf(uuid),
+        (_: LeaseDirectory, state) =>
+          state.storage.sql.exec<{ at: number }>("SELECT expires_at AS at FROM leases WHERE uuid = ?", uuid).one().at,
       );
     expect(await rowExpiry()).toBe(Date.parse(expires_at) + DIRECTORY_GRACE_MS);
     const before = Date.now();
@@ -201,8 +251,10 @@ describe("directory rows live as long as their lease", () => {
       directory.now = () => later;
     });
     expect(await runDurableObjectAlarm(shard)).toBe(true);
-    const left = await runInDurableObject(shard, (_: LeaseDirectory, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
+    const left = await runInDurableObject(
+      shard,
+      (_: LeaseDirectory, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
     );
     expect(left).toBe(0);
     expect((await api("POST", `/leases/${uuid}/renew`, {}, PREFECT)).status).toBe(410);
@@ -216,8 +268,10 @@ describe("directory rows live as long as their lease", () => {
     await clock.advance(61_000);
     const renew = await api("POST", `/leases/${uuid}/renew`, { lease_duration: 300.0 }, PREFECT);
     expect(renew.status).toBe(410);
-    const rows = await runInDurableObject(shardOf(uuid), (_: LeaseDirectory, state) =>
-      state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
+    const rows = await runInDurableObject(
+      shardOf(uuid),
+      (_: LeaseDirectory, state) =>
+        state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM leases WHERE uuid = ?", uuid).one().n,
     );
     expect(rows).toBe(0);
   });

@@ -57,7 +57,9 @@ describe("limits CRUD", () => {
     }
   });
 
-  it("test_read_concurrency_limit_returns_decayed_active_slots / test_read_all_…_returns_decayed_active_slots", async ({ expect }) => {
+  it("test_read_concurrency_limit_returns_decayed_active_slots / test_read_all_…_returns_decayed_active_slots", async ({
+    expect,
+  }) => {
     const created = await limit({ active_slots: 10, slot_decay_per_second: 0.1 }, "decaying-limit");
     const clock = await controlClock(created.name);
     await clock.advance(30_500);
@@ -71,7 +73,11 @@ describe("limits CRUD", () => {
   });
 
   it("test_read_all_concurrency_limits (filter with no body)", async ({ expect }) => {
-    const made = [await limit({}), await limit({ active_slots: 10 }, "locked_limit"), await limit({ slot_decay_per_second: 1 })];
+    const made = [
+      await limit({}),
+      await limit({ active_slots: 10 }, "locked_limit"),
+      await limit({ slot_decay_per_second: 1 }),
+    ];
     const response = await call("POST", "/filter");
     expect(response.status).toBe(200);
     const ids = new Set(response.body.map((record: Json) => record.id));
@@ -109,7 +115,11 @@ describe.for(ENDPOINTS)("POST /%s", (endpoint) => {
     const [one, other] = [await limit({}), await limit({}, "other_limit")];
     const response = await increment(endpoint, [one.name, other.name], 1);
     expect(response.status).toBe(200);
-    expect(limitsOf(endpoint, response.body).map((l: Json) => l.id).sort()).toEqual([one.id, other.id].sort());
+    expect(
+      limitsOf(endpoint, response.body)
+        .map((l: Json) => l.id)
+        .sort(),
+    ).toEqual([one.id, other.id].sort());
     expect([(await read(one.id)).active_slots, (await read(other.id)).active_slots]).toEqual([1, 1]);
   });
 
@@ -145,7 +155,9 @@ describe.for(ENDPOINTS)("POST /%s", (endpoint) => {
     expect(retryAfter).toBeLessThan(5);
   });
 
-  it("test_increment_concurrency_limit_caps_retry_after_with_high_denied_slots (default avg occupancy)", async ({ expect }) => {
+  it("test_increment_concurrency_limit_caps_retry_after_with_high_denied_slots (default avg occupancy)", async ({
+    expect,
+  }) => {
     const locked = await limit({ limit: 30, active_slots: 30, denied_slots: 16_000 }, "moderate-avg-limit");
     const response = await increment(endpoint, [locked.name], 1);
     expect(response.status).toBe(423);
@@ -210,7 +222,12 @@ describe("POST /increment and /increment-with-lease, one endpoint each", () => {
     const created = await limit({});
     for (const type of ["flow_run", "task_run", "deployment"]) {
       const holder = { type, id: crypto.randomUUID() };
-      const response = await call("POST", "/increment-with-lease", { names: [created.name], slots: 1, mode: "concurrency", holder });
+      const response = await call("POST", "/increment-with-lease", {
+        names: [created.name],
+        slots: 1,
+        mode: "concurrency",
+        holder,
+      });
       expect(response.status).toBe(200);
       expect(response.body.lease_id).toMatch(UUID);
       expect("holder" in response.body).toBe(false);
@@ -222,8 +239,16 @@ describe("POST /increment and /increment-with-lease, one endpoint each", () => {
 
   it("test_increment_concurrency_limit_with_invalid_holder (extra field, missing id)", async ({ expect }) => {
     const created = await limit({});
-    for (const holder of [{ type: "task_run", id: crypto.randomUUID(), extra_field: "should_not_be_allowed" }, { type: "flow_run" }]) {
-      const response = await call("POST", "/increment-with-lease", { names: [created.name], slots: 1, mode: "concurrency", holder });
+    for (const holder of [
+      { type: "task_run", id: crypto.randomUUID(), extra_field: "should_not_be_allowed" },
+      { type: "flow_run" },
+    ]) {
+      const response = await call("POST", "/increment-with-lease", {
+        names: [created.name],
+        slots: 1,
+        mode: "concurrency",
+        holder,
+      });
       expect(response.status).toBe(422);
     }
   });
@@ -238,7 +263,12 @@ describe("POST /increment and /increment-with-lease, one endpoint each", () => {
   it("test_increment_concurrency_limit_with_lease_ttl", async ({ expect }) => {
     const created = await limit({});
     const now = Date.now();
-    const response = await call("POST", "/increment-with-lease", { names: [created.name], slots: 1, mode: "concurrency", lease_duration: 60 });
+    const response = await call("POST", "/increment-with-lease", {
+      names: [created.name],
+      slots: 1,
+      mode: "concurrency",
+      lease_duration: 60,
+    });
     expect(response.status).toBe(200);
     expect(response.body.lease_id).toMatch(UUID);
     const expiration = Date.parse(response.body.expires_at);
@@ -286,7 +316,12 @@ describe("decrement, release and renew", () => {
 
   it("test_renew_concurrency_lease / _with_legacy_implementation", async ({ expect }) => {
     const created = await limit({});
-    const granted = await call("POST", "/increment-with-lease", { names: [created.name], slots: 1, mode: "concurrency", lease_duration: 20 });
+    const granted = await call("POST", "/increment-with-lease", {
+      names: [created.name],
+      slots: 1,
+      mode: "concurrency",
+      lease_duration: 20,
+    });
     const before = Date.now();
     const response = await call("POST", `/leases/${granted.body.lease_id}/renew`, { lease_duration: 600 });
     expect(response.status).toBe(204);

@@ -11,7 +11,11 @@ import { API, api, createLimit, takeLease, uniqueName } from "../helpers/api";
 
 async function raw(method: string, url: string) {
   const response = await exports.default.fetch(url, { method });
-  return { status: response.status, allow: response.headers.get("Allow"), body: (await response.json()) as { code: string; detail: string } };
+  return {
+    status: response.status,
+    allow: response.headers.get("Allow"),
+    body: (await response.json()) as { code: string; detail: string },
+  };
 }
 
 describe("trailing slashes", () => {
@@ -104,7 +108,9 @@ describe("404 for unknown paths", () => {
   it("points to /openapi.json for an unknown path under the prefix", async ({ expect }) => {
     const response = await raw("GET", `${API}/a/b/c`);
     expect(response.status).toBe(404);
-    expect(response.body.detail).toBe("no route for GET /api/v2/concurrency_limits/a/b/c; /openapi.json lists every route");
+    expect(response.body.detail).toBe(
+      "no route for GET /api/v2/concurrency_limits/a/b/c; /openapi.json lists every route",
+    );
   });
 });
 
@@ -114,7 +120,10 @@ describe("names a URL could not address", () => {
       const response = await api("POST", "/", { name: word, limit: 1 });
       expect(response.status).toBe(422);
       expect(response.body.errors).toEqual([
-        { path: "name", message: expect.stringContaining(`'${word}' cannot be a limit name: it is the name of a route`) },
+        {
+          path: "name",
+          message: expect.stringContaining(`'${word}' cannot be a limit name: it is the name of a route`),
+        },
       ]);
     }
   });
@@ -137,7 +146,9 @@ describe("create", () => {
     });
   });
 
-  it("answers the README's messages: a missing field is required, a misspelt one gets a suggestion", async ({ expect }) => {
+  it("answers the README's messages: a missing field is required, a misspelt one gets a suggestion", async ({
+    expect,
+  }) => {
     const response = await api("POST", "/", { name: uniqueName(), limits: 5 });
     expect(response.status).toBe(422);
     expect(response.body.detail).toBe(

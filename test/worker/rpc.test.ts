@@ -37,7 +37,10 @@ describe("RPC: limits", () => {
     expect((await api("GET", `/${name}`)).body).toMatchObject({ limit: 5, active: false });
 
     expect(await rpc.deleteLimit(name)).toEqual({ ok: true, value: null });
-    expect(await rpc.getLimit(name)).toEqual({ ok: false, error: { code: "not_found", detail: "Concurrency Limit not found" } });
+    expect(await rpc.getLimit(name)).toEqual({
+      ok: false,
+      error: { code: "not_found", detail: "Concurrency Limit not found" },
+    });
   });
 
   it("answers the HTTP error codes as values", async ({ expect }) => {
@@ -63,10 +66,16 @@ describe("RPC: limits", () => {
       error: { code: "invalid_request", errors: [{ path: "slots" }] },
     });
     expect(await bad.acquire?.(undefined)).toMatchObject({ ok: false, error: { code: "invalid_request" } });
-    expect(await bad.getLimit?.(42)).toMatchObject({ ok: false, error: { code: "invalid_request", errors: [{ path: "id_or_name" }] } });
+    expect(await bad.getLimit?.(42)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_request", errors: [{ path: "id_or_name" }] },
+    });
     // A string that names no lease is not invalid: it is a lease that is gone (410, as over HTTP).
     expect(await bad.renew?.("not-a-lease")).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
-    expect(await bad.renew?.(null)).toMatchObject({ ok: false, error: { code: "invalid_request", errors: [{ path: "lease_id" }] } });
+    expect(await bad.renew?.(null)).toMatchObject({
+      ok: false,
+      error: { code: "invalid_request", errors: [{ path: "lease_id" }] },
+    });
   });
 });
 
@@ -102,9 +111,11 @@ describe("RPC: slots", () => {
     const grant = await rpc.acquire({ names: [name], slots: 1, lease_duration: 1 });
     expect(grant.ok).toBe(true);
     expect(await rpc.getLimit(name)).toMatchObject({ value: { active_slots: 1 } });
-    await expect.poll(async () => (await api("GET", `/${name}`)).body.active_slots, {
-      timeout: 5_000,
-    }).toBe(0);
+    await expect
+      .poll(async () => (await api("GET", `/${name}`)).body.active_slots, {
+        timeout: 5_000,
+      })
+      .toBe(0);
     if (grant.ok) {
       expect(await rpc.renew(grant.value.lease_id)).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
     }
@@ -118,7 +129,10 @@ describe("RPC: slots", () => {
     const second = await rpc.acquire({ names: [name], slots: 1 });
     expect(second).toMatchObject({ ok: false, error: { code: "locked", detail: "Locked" } });
     expect(!second.ok && second.error.retry_after_seconds).toBeGreaterThan(0);
-    expect(await rpc.acquire({ names: [name], slots: 2 })).toMatchObject({ ok: false, error: { code: "slots_exceed_limit" } });
+    expect(await rpc.acquire({ names: [name], slots: 2 })).toMatchObject({
+      ok: false,
+      error: { code: "slots_exceed_limit" },
+    });
   });
 
   it("waits in line with wait_seconds and is granted when the holder releases", async ({ expect }) => {
@@ -187,7 +201,10 @@ describe("RPC: lease ids that name no lease", () => {
   it.for(["not-a-lease-id", "0b9e1c7a-3f2d-4e5a-9b8c-7d6e5f4a3b2c"])(
     "renews %s as lease_not_found and releases it as done, as HTTP does",
     async (leaseId, { expect }) => {
-      expect(await rpc.renew(leaseId, { lease_duration: 30 })).toMatchObject({ ok: false, error: { code: "lease_not_found" } });
+      expect(await rpc.renew(leaseId, { lease_duration: 30 })).toMatchObject({
+        ok: false,
+        error: { code: "lease_not_found" },
+      });
       expect(await rpc.release(leaseId)).toEqual({ ok: true, value: null });
       expect((await api("POST", `/leases/${leaseId}/renew`, {})).status).toBe(410);
       expect((await api("POST", "/decrement-with-lease", { lease_id: leaseId })).status).toBe(204);

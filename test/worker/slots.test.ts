@@ -48,7 +48,10 @@ describe("POST /increment-with-lease", () => {
     await createLimit(name, 2);
     const response = await takeLease([name], 3);
     expect(response.status).toBe(422);
-    expect(response.body).toMatchObject({ detail: "Slots requested is greater than the limit", code: "slots_exceed_limit" });
+    expect(response.body).toMatchObject({
+      detail: "Slots requested is greater than the limit",
+      code: "slots_exceed_limit",
+    });
     expect(await activeSlots(name)).toBe(0);
   });
 
@@ -136,7 +139,9 @@ describe("releasing and renewing", () => {
     }
   });
 
-  it("answers as Prefect for a lease it does not know, even one it never issued: release 204, renew 410", async ({ expect }) => {
+  it("answers as Prefect for a lease it does not know, even one it never issued: release 204, renew 410", async ({
+    expect,
+  }) => {
     const forged = `${crypto.randomUUID()}.${btoa(JSON.stringify([uniqueName()]))}`;
     expect((await api("POST", "/decrement-with-lease", { lease_id: forged })).status).toBe(204);
     expect((await api("POST", "/decrement-with-lease", { lease_id: "not-a-lease" })).status).toBe(204);
@@ -155,7 +160,10 @@ describe("releasing and renewing", () => {
     await api("POST", "/decrement-with-lease", { lease_id: lease.body.lease_id });
     const gone = await api("POST", path, {});
     expect(gone.status).toBe(410);
-    expect(gone.body).toEqual({ detail: "Lease not found - it may have expired or been revoked", code: "lease_not_found" });
+    expect(gone.body).toEqual({
+      detail: "Lease not found - it may have expired or been revoked",
+      code: "lease_not_found",
+    });
   });
 
   it("renews the new expiry from now, not from the old expiry", async ({ expect }) => {

@@ -252,7 +252,9 @@ describe("the client over a socket", () => {
     await eventually(async () => (await waitingOn(name)) === 0);
   });
 
-  it("serves waiting clients in arrival order, each holding its grant until it releases", { timeout: 15_000 }, async ({ expect }) => {
+  it("serves waiting clients in arrival order, each holding its grant until it releases", { timeout: 15_000 }, async ({
+    expect,
+  }) => {
     const { testClient } = await import("../helpers/client");
     const { gcl } = testClient();
     const name = uniqueName();

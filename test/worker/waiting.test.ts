@@ -1,6 +1,16 @@
 import { exports } from "cloudflare:workers";
 import { describe, it } from "vitest";
-import { API, activeSlots, api, createLimit, eventually, sleep, takeLease, uniqueName, waitingOn } from "../helpers/api";
+import {
+  API,
+  activeSlots,
+  api,
+  createLimit,
+  eventually,
+  sleep,
+  takeLease,
+  uniqueName,
+  waitingOn,
+} from "../helpers/api";
 
 const release = (leaseId: string) => api("POST", "/decrement-with-lease", { lease_id: leaseId });
 /**
@@ -19,8 +29,18 @@ describe("waiting in line (wait_seconds)", () => {
     const name = uniqueName();
     await createLimit(name, 1);
     const a = await takeLease([name], 1, { holder: { type: "t", id: "A" } });
-    const { response: b } = await joinLine(name, { names: [name], slots: 1, wait_seconds: 5, holder: { type: "t", id: "B" } });
-    const { response: c } = await joinLine(name, { names: [name], slots: 1, wait_seconds: 5, holder: { type: "t", id: "C" } });
+    const { response: b } = await joinLine(name, {
+      names: [name],
+      slots: 1,
+      wait_seconds: 5,
+      holder: { type: "t", id: "B" },
+    });
+    const { response: c } = await joinLine(name, {
+      names: [name],
+      slots: 1,
+      wait_seconds: 5,
+      holder: { type: "t", id: "C" },
+    });
     let cSettled = false;
     void c.then(() => {
       cSettled = true;
@@ -200,7 +220,12 @@ describe("withdrawing a request (POST /cancel)", () => {
     const name = uniqueName();
     await createLimit(name, 1);
     await takeLease([name]);
-    const { response: waiter } = await joinLine(name, { names: [name], slots: 1, wait_seconds: 30, request_id: "wait-1" });
+    const { response: waiter } = await joinLine(name, {
+      names: [name],
+      slots: 1,
+      wait_seconds: 30,
+      request_id: "wait-1",
+    });
     expect((await api("POST", "/cancel", { names: [name], request_id: "wait-1" })).status).toBe(204);
     expect((await waiter).status).toBe(423);
     expect(await waitingOn(name)).toBe(0);

@@ -23,7 +23,12 @@ export interface Page {
  * Runs an admin action: clears the area's old error, disables the button while it runs, and
  * shows the API's error next to the action. Resolves to whether it succeeded.
  */
-async function act(page: Page, errorElement: HTMLElement, button: HTMLButtonElement | null, work: () => Promise<unknown>): Promise<boolean> {
+async function act(
+  page: Page,
+  errorElement: HTMLElement,
+  button: HTMLButtonElement | null,
+  work: () => Promise<unknown>,
+): Promise<boolean> {
   errorElement.textContent = "";
   if (button) {
     button.disabled = true;
@@ -107,9 +112,16 @@ export function wireActions(page: Page): void {
     if (!record) {
       return;
     }
-    const patch = { limit: Number(input("edit-limit").value), slot_decay_per_second: Number(input("edit-decay").value) };
+    const patch = {
+      limit: Number(input("edit-limit").value),
+      slot_decay_per_second: Number(input("edit-decay").value),
+    };
     const form = event.currentTarget as HTMLFormElement;
-    if (await act(page, $("edit-error"), form.querySelector("button"), () => session.client.limits.update(limitKey(record), patch))) {
+    if (
+      await act(page, $("edit-error"), form.querySelector("button"), () =>
+        session.client.limits.update(limitKey(record), patch),
+      )
+    ) {
       page.editing(false);
       page.notice(`Saved “${record.name}”.`);
     }
@@ -121,7 +133,11 @@ export function wireActions(page: Page): void {
       return;
     }
     const active = !record.active;
-    if (await act(page, $("edit-error"), button("toggle-button"), () => session.client.limits.update(limitKey(record), { active }))) {
+    if (
+      await act(page, $("edit-error"), button("toggle-button"), () =>
+        session.client.limits.update(limitKey(record), { active }),
+      )
+    ) {
       page.notice(`${active ? "Enabled" : "Disabled"} “${record.name}”.`);
     }
   });
@@ -148,7 +164,9 @@ export function wireActions(page: Page): void {
       button("delete-button").focus();
       return;
     }
-    if (await act(page, $("edit-error"), button("delete-button"), () => session.client.limits.delete(limitKey(record)))) {
+    if (
+      await act(page, $("edit-error"), button("delete-button"), () => session.client.limits.delete(limitKey(record)))
+    ) {
       page.notice(`Deleted limit “${record.name}”.`);
       location.hash = "";
     }

@@ -12,7 +12,10 @@ const SVG = "http://www.w3.org/2000/svg";
 /** Drawing units: one per bucket across, 100 up. The SVG stretches to its box. */
 const HEIGHT = 100;
 
-function svgElement<K extends keyof SVGElementTagNameMap>(tag: K, attributes: Record<string, string>): SVGElementTagNameMap[K] {
+function svgElement<K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attributes: Record<string, string>,
+): SVGElementTagNameMap[K] {
   const element = document.createElementNS(SVG, tag);
   for (const [name, value] of Object.entries(attributes)) {
     element.setAttribute(name, value);
@@ -88,11 +91,22 @@ export function historyCharts(buckets: readonly HistoryBucket[]): ChartSet {
     `Utilization, last hour: peak ${percent(Math.max(0, ...use))}, saturated in ${saturated} of ${n} buckets`,
     "chart",
   );
-  utilization.append(area(use, "use"), area(use.map((u, i) => (buckets[i] && isSaturated(buckets[i]) ? u : 0)), "full"));
+  utilization.append(
+    area(use, "use"),
+    area(
+      use.map((u, i) => (buckets[i] && isSaturated(buckets[i]) ? u : 0)),
+      "full",
+    ),
+  );
 
   const waitingPeak = Math.max(0, ...buckets.map((b) => b.peak_waiting));
   const waiting = canvas(n, `Waiting requests, last hour: at most ${waitingPeak} at once`, "chart");
-  waiting.append(area(buckets.map((b) => (waitingPeak > 0 ? b.peak_waiting / waitingPeak : 0)), "waiting"));
+  waiting.append(
+    area(
+      buckets.map((b) => (waitingPeak > 0 ? b.peak_waiting / waitingPeak : 0)),
+      "waiting",
+    ),
+  );
 
   const grants = buckets.reduce((sum, b) => sum + b.grants, 0);
   const refusals = buckets.reduce((sum, b) => sum + b.refusals, 0);
@@ -100,20 +114,39 @@ export function historyCharts(buckets: readonly HistoryBucket[]): ChartSet {
   const traffic = canvas(n, `Grants and refusals, last hour: ${grants} granted, ${refusals} refused`, "chart");
   // Grants grow up from the middle, refusals down from it.
   traffic.append(
-    area(buckets.map((b) => 0.5 + (b.grants / most) * 0.5), "grants"),
+    area(
+      buckets.map((b) => 0.5 + (b.grants / most) * 0.5),
+      "grants",
+    ),
     svgElement("rect", { x: "0", y: String(HEIGHT / 2), width: String(n), height: String(HEIGHT / 2), class: "blank" }),
     ...buckets.map((b, i) =>
-      svgElement("rect", { x: String(i), y: String(HEIGHT / 2), width: "1", height: ((b.refusals / most) * (HEIGHT / 2)).toFixed(2), class: "refusals" }),
+      svgElement("rect", {
+        x: String(i),
+        y: String(HEIGHT / 2),
+        width: "1",
+        height: ((b.refusals / most) * (HEIGHT / 2)).toFixed(2),
+        class: "refusals",
+      }),
     ),
   );
 
   const p95 = buckets.map((b) => b.wait_seconds.p95);
   const longest = largest(buckets.map((b) => b.wait_seconds.max));
   const scale = longest !== null && longest > 0 ? longest : 1;
-  const wait = canvas(n, `Wait time, last hour: worst p95 ${seconds(largest(p95))}, longest ${seconds(longest)}`, "chart");
+  const wait = canvas(
+    n,
+    `Wait time, last hour: worst p95 ${seconds(largest(p95))}, longest ${seconds(longest)}`,
+    "chart",
+  );
   wait.append(
-    line(p95.map((v) => (v === null ? null : v / scale)), "p95"),
-    line(buckets.map((b) => (b.wait_seconds.p50 === null ? null : b.wait_seconds.p50 / scale)), "p50"),
+    line(
+      p95.map((v) => (v === null ? null : v / scale)),
+      "p95",
+    ),
+    line(
+      buckets.map((b) => (b.wait_seconds.p50 === null ? null : b.wait_seconds.p50 / scale)),
+      "p50",
+    ),
   );
   return { utilization, waiting, traffic, wait };
 }
@@ -123,6 +156,11 @@ export function sparkline(peaks: readonly number[], limit: number, name: string)
   const top = Math.max(0, ...peaks);
   const label = `${name}, last hour: peak ${top} of ${limit} slots`;
   const svg = canvas(peaks.length, label, "spark");
-  svg.append(area(peaks.map((peak) => (limit > 0 ? peak / limit : peak > 0 ? 1 : 0)), "use"));
+  svg.append(
+    area(
+      peaks.map((peak) => (limit > 0 ? peak / limit : peak > 0 ? 1 : 0)),
+      "use",
+    ),
+  );
   return svg;
 }

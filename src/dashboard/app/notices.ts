@@ -45,4 +45,3 @@ export function notice(message: string): void {
     $("notice").textContent = "";
   }, 6000);
 }
-

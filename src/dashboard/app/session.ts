@@ -79,7 +79,10 @@ export class Session {
         const response = await fetch(url, { ...init, cache: "no-store" });
         this.#noteServerClock(response, sentAt);
         if (response.status === 401 || response.status === 403) {
-          const body = (await response.clone().json().catch(() => null)) as { detail?: unknown } | null;
+          const body = (await response
+            .clone()
+            .json()
+            .catch(() => null)) as { detail?: unknown } | null;
           if (response.status === 401) {
             this.onUnauthorized(typeof body?.detail === "string" ? body.detail : "");
           } else {
