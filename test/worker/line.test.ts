@@ -41,6 +41,16 @@ async function confirmTurn(name: string, requestId: string, answer: Promise<{ st
   return poll(name, requestId, 30);
 }
 
+/** Two limits of 1, `a` before `b`, and a multi-name request over both with request id `requestId`. */
+async function twoLimits(requestId: string) {
+  const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
+  await createLimit(a, 1);
+  await createLimit(b, 1);
+  const multi = (waitSeconds: number) =>
+    api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: requestId, wait_seconds: waitSeconds });
+  return { a, b, multi };
+}
+
 describe("a place in line that lasts", () => {
   it("keeps a waiter's place through three long-poll cycles, ahead of a later arrival", async ({ expect }) => {
     const name = uniqueName();
@@ -152,12 +162,8 @@ describe("a place in line that lasts", () => {
   it("keeps a multi-name request's place on the name it waits on across polls, holding nothing between them", async ({
     expect,
   }) => {
-    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
-    await createLimit(a, 1);
-    await createLimit(b, 1);
+    const { a, b, multi } = await twoLimits("multi");
     const holder = await takeLease([b]);
-    const multi = (waitSeconds: number) =>
-      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "multi", wait_seconds: waitSeconds });
     expect((await multi(0.05)).status).toBe(423);
     const later = takeLease([b], 1, { request_id: "later", wait_seconds: 30, holder: { type: "job", id: "later" } });
     await eventually(async () => (await line(b)).waiting === 2);
@@ -180,12 +186,8 @@ describe("a place in line that lasts", () => {
   it("offers a multi-name request its turn while it is away, and hands it over when it comes back", async ({
     expect,
   }) => {
-    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
-    await createLimit(a, 1);
-    await createLimit(b, 1);
+    const { a, b, multi } = await twoLimits("away");
     const holder = await takeLease([b]);
-    const multi = (waitSeconds: number) =>
-      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "away", wait_seconds: waitSeconds });
     expect((await multi(0.05)).status).toBe(423);
     await api("POST", "/decrement-with-lease", { lease_id: holder.body.lease_id });
     // Its turn at b came while it was away: nobody else may take b meanwhile.
@@ -201,13 +203,9 @@ describe("a place in line that lasts", () => {
   it("keeps a multi-name request's later place while it waits on an earlier name for longer than the grace", async ({
     expect,
   }) => {
-    const [a, b] = [uniqueName("a"), uniqueName("b")].sort() as [string, string];
-    await createLimit(a, 1);
-    await createLimit(b, 1);
+    const { a, b, multi } = await twoLimits("long");
     const clockB = await controlClock(b);
     const holdB = await takeLease([b], 1, { lease_duration: 3600 });
-    const multi = (waitSeconds: number) =>
-      api("POST", "/increment-with-lease", { names: [a, b], slots: 1, request_id: "long", wait_seconds: waitSeconds });
     expect((await multi(0.05)).status).toBe(423);
     const later = takeLease([b], 1, { request_id: "behind", wait_seconds: 30, holder: { type: "job", id: "behind" } });
     await eventually(async () => (await line(b)).waiting === 2);
