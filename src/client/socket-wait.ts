@@ -122,7 +122,9 @@ function waitOn(socket: WebSocket, request: SocketRequest, wait: SocketWait): Pr
         return;
       }
       settled = true;
-      clearTimeout(deadlineTimer);
+      if (deadlineTimer !== undefined) {
+        clearTimeout(deadlineTimer);
+      }
       clearInterval(pinger);
       wait.signal?.removeEventListener("abort", onAbort);
       try {
@@ -137,10 +139,10 @@ function waitOn(socket: WebSocket, request: SocketRequest, wait: SocketWait): Pr
     };
     const onAbort = (): void => finish({ end: "aborted" }, true);
     wait.signal?.addEventListener("abort", onAbort, { once: true });
-    const deadlineTimer = setTimeout(
-      () => finish({ end: "deadline" }, true),
-      Math.min(wait.deadline - Date.now(), 2 ** 31 - 1),
-    );
+    // No timer without a deadline (a timer's delay is capped near 25 days: it would fire early).
+    const deadlineTimer = Number.isFinite(wait.deadline)
+      ? setTimeout(() => finish({ end: "deadline" }, true), Math.min(wait.deadline - Date.now(), 2 ** 31 - 1))
+      : undefined;
     const pinger = setInterval(() => socket.readyState === 1 && socket.send(PING), PING_EVERY_MS);
     socket.addEventListener("message", (event: MessageEvent) => {
       heard = true;

@@ -48,7 +48,8 @@ export class WaitingSockets implements SocketWaits {
 
   /** Accepts the upgrade of `GET …/{name}/wait` (the Worker checked auth and the name). */
   accept(request: Request): Response {
-    const name = decodeURIComponent(new URL(request.url).pathname.split("/").at(-2) ?? "");
+    // `…/{name}/wait`, with or without a trailing slash.
+    const name = decodeURIComponent(/([^/]+)\/wait\/?$/.exec(new URL(request.url).pathname)?.[1] ?? "");
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.#ctx.acceptWebSocket(server);
     server.serializeAttachment({ name, kind: "lease", leaseMs: 0, ticket: null } satisfies SocketState);

@@ -19,8 +19,8 @@ interface Waiting {
   closed: Promise<number>;
 }
 
-async function openSocket(name: string, protocols = [SOCKET_PROTOCOL]): Promise<Waiting> {
-  const response = await exports.default.fetch(`${API}/${encodeURIComponent(name)}/wait`, {
+async function openSocket(name: string, protocols = [SOCKET_PROTOCOL], path = "/wait"): Promise<Waiting> {
+  const response = await exports.default.fetch(`${API}/${encodeURIComponent(name)}${path}`, {
     headers: { Upgrade: "websocket", "Sec-WebSocket-Protocol": protocols.join(", ") },
   });
   const socket = response.webSocket;
@@ -69,6 +69,15 @@ describe("waiting over a WebSocket", () => {
     expect(await activeSlots(name)).toBe(1);
     expect((await api("POST", "/decrement-with-lease", { lease_id: grant?.lease_id })).status).toBe(204);
     expect(await activeSlots(name)).toBe(0);
+  });
+
+  it("waits on the limit its URL names, with a trailing slash too", async ({ expect }) => {
+    const name = uniqueName("slash é");
+    await createLimit(name, 1);
+    const waiting = await openSocket(name, [SOCKET_PROTOCOL], "/wait/");
+    acquire(waiting, "slash");
+    const answer = await waiting.next();
+    expect(answer.type === "granted" && !Array.isArray(answer.grant) && answer.grant.limits[0]?.name).toBe(name);
   });
 
   it("queues, pushes the turn as an offer, and holds it once confirmed", async ({ expect }) => {
