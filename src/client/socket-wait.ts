@@ -57,7 +57,7 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
   for (let attempt = 1; ; attempt += 1) {
     if (wait.signal?.aborted || Date.now() >= wait.deadline) {
       // Between two sockets: its place may be kept for the grace; let it go at once.
-      void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
+      withdraw(http, names, requestId);
       wait.signal?.throwIfAborted();
       throw wait.timedOut();
     }
@@ -101,7 +101,7 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
     if (refusal.code === "request_id_in_use" || refusal.code === "locked") {
       // The place went (its socket closed, or an offer was confirmed too late), or a grant whose
       // answer was lost holds under this id: give that back, and ask again under a new id.
-      void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
+      withdraw(http, names, requestId);
       requestId = crypto.randomUUID();
       continue;
     }
@@ -110,6 +110,15 @@ export async function waitBySocket(http: Transport, wait: SocketWait): Promise<u
       { names, refusal, reason: "refused" },
     );
   }
+}
+
+/**
+ * Asks the service to withdraw request `requestId`: its place in line, or a grant whose answer
+ * never arrived. Best effort and not awaited: if it fails, a waiter's place runs out and a lease
+ * expires.
+ */
+export function withdraw(http: Transport, names: readonly string[], requestId: string): void {
+  void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
 }
 
 /** One socket's life: sends the request, confirms the offer, and ends with what happened. */

@@ -14,7 +14,7 @@ import { fullJitterMs, parseRetryAfterMs, sleep } from "./backoff";
 import { AcquireTimeoutError, ConcurrencySlotAcquisitionError, formatNames } from "./errors";
 import { type HttpAnswer, isTransient, refusalOf, type Transport, UnreachableError } from "./http";
 import type { ResolvedWaitOptions } from "./options";
-import { NO_SOCKET, waitBySocket } from "./socket-wait";
+import { NO_SOCKET, waitBySocket, withdraw } from "./socket-wait";
 import type { SocketRequest } from "../protocol/socket";
 
 /** One acquisition request, re-sent with a new `wait_seconds` on every attempt. */
@@ -117,7 +117,7 @@ export async function waitForSlots(
         continue;
       }
       // Aborted or unreachable: a try may be waiting in line, or granted, with nobody to take it.
-      withdraw(http, names, [placeId]);
+      withdraw(http, names, placeId);
       if (!(error instanceof UnreachableError)) {
         throw error;
       }
@@ -147,7 +147,7 @@ export async function waitForSlots(
     if (refusal.code === "request_id_in_use") {
       // A try that got no answer was granted meanwhile: give that grant back, and go on as a new
       // request (at the back of the line).
-      withdraw(http, names, [placeId]);
+      withdraw(http, names, placeId);
       placeId = crypto.randomUUID();
       continue;
     }
@@ -194,16 +194,6 @@ export async function waitForSlots(
         throw timedOut();
       }
     }
-  }
-}
-
-/**
- * Asks the service to withdraw tries that got no answer: their place in line, or a grant that
- * never arrived. Best effort and not awaited: if it fails, a waiter times out and a lease expires.
- */
-function withdraw(http: Transport, names: readonly string[], requestIds: readonly string[]): void {
-  for (const requestId of requestIds) {
-    void http.send("POST", "/cancel", { body: { names, request_id: requestId } }).catch(() => undefined);
   }
 }
 
