@@ -10,7 +10,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { bundleAndColdStart } from "./lib/cold.ts";
 import { deadWaiterCost } from "./lib/dead-waiters.ts";
-import { contended, EdgeApi, floorAfterIdle, floorAndUncontended, rateLimit } from "./lib/edge.ts";
+import { type ContendedMode, contended, EdgeApi, floorAfterIdle, floorAndUncontended, rateLimit } from "./lib/edge.ts";
 import { sleep } from "./lib/http.ts";
 import { CONTENDED, planFor, RATE, SETTLE_MS } from "./lib/plan.ts";
 import { buildResults, type EdgeFigures, type Peer } from "./lib/report.ts";
@@ -128,34 +128,20 @@ async function main(): Promise<void> {
     log("floor after idle");
     const idleFloor = await floorAfterIdle(api, PLAN.idleFloors, CONTENDED.holdMs);
     await sleep(SETTLE_MS);
-    log("contended, waiting");
-    const waiting = await contended(api, "waiting", {
-      ...CONTENDED,
-      durationMs: PLAN.contendedMs,
-      serverCpu: worker.cpuSeconds,
-    });
-    await sleep(SETTLE_MS);
-    log("contended, long-polls that confirm their turn");
-    const confirmed = await contended(api, "confirmed", {
-      ...CONTENDED,
-      durationMs: PLAN.contendedMs,
-      serverCpu: worker.cpuSeconds,
-    });
-    await sleep(SETTLE_MS);
-    log("contended, socket waiters");
-    const socket = await contended(api, "socket", {
-      ...CONTENDED,
-      durationMs: PLAN.contendedMs,
-      serverCpu: worker.cpuSeconds,
-    });
-    await sleep(SETTLE_MS);
-    log("contended, polling");
-    const polling = await contended(api, "polling", {
-      ...CONTENDED,
-      durationMs: PLAN.contendedMs,
-      serverCpu: worker.cpuSeconds,
-    });
-    await sleep(SETTLE_MS);
+    const runContendedAs = async (mode: ContendedMode, what: string) => {
+      log(`contended, ${what}`);
+      const result = await contended(api, mode, {
+        ...CONTENDED,
+        durationMs: PLAN.contendedMs,
+        serverCpu: worker.cpuSeconds,
+      });
+      await sleep(SETTLE_MS);
+      return result;
+    };
+    const waiting = await runContendedAs("waiting", "waiting");
+    const confirmed = await runContendedAs("confirmed", "long-polls that confirm their turn");
+    const socket = await runContendedAs("socket", "socket waiters");
+    const polling = await runContendedAs("polling", "polling");
     log("rate limit");
     const rate = await rateLimit(api, { ...RATE, durationMs: PLAN.rateMs, warmupMs: PLAN.rateWarmupMs });
     log("dead waiters at the head of a line (about 16 s: the grace and the offer window)");
